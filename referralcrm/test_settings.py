@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real PostgreSQL and Redis, a fast password hasher.
+
+The defaults below point at the local servers (``docker compose up -d db redis``
+starts them); set DATABASE_URL / REDIS_URL to use others.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/referralcrm")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("CACHE_KEY_PREFIX", "rcrm-test")
+os.environ.setdefault("EMAIL_URL", "console")
+
+from .settings import *  # noqa: E402, F403
+from .settings import STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -1,0 +1,22 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+# The admin login goes through allauth's rate-limited login (and its MFA step).
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Referral CRM admin"
+admin.site.site_title = "Referral CRM admin"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("profile/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "referralcrm.views.page_not_found"
+handler500 = "referralcrm.views.server_error"
