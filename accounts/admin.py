@@ -14,10 +14,21 @@ class UserAdmin(BaseUserAdmin):
         (None, {"fields": ["email", "password"]}),
         (
             "Profile",
-            {"fields": ["display_name", "business_name", "profession", "time_zone", "default_currency"]},
+            {
+                "fields": [
+                    "display_name",
+                    "business_name",
+                    "profession",
+                    "time_zone",
+                    "default_currency",
+                ]
+            },
         ),
         ("GAINS", {"fields": ["goals", "accomplishments", "interests", "networks", "skills"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]

@@ -1,0 +1,100 @@
+"""Shared fixtures: the test users (owner, member, outsider, organiser) and a browser."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
+
+from accounts.models import User
+
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(email: str, **extra) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, **extra)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and heartbeats must not leak from one test to the next."""
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def alice(db) -> User:
+    """The owner of the data under test."""
+    return make_user("alice@example.com", display_name="Alice Owner", time_zone="Europe/London")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    """A fellow member of alice's networking group."""
+    return make_user("bob@example.com", display_name="Bob Member")
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    """An outsider: shares nothing with alice."""
+    return make_user("charlie@example.com", display_name="Charlie Outsider")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def charlie_client(client, charlie):
+    client.force_login(charlie)
+    return client
+
+
+# --- Browser --------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    # Playwright's sync API keeps an event loop in this thread; Django's ORM calls in
+    # the same test are still synchronous, so allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def login_in_browser(page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/dashboard/")
