@@ -21,6 +21,8 @@ class Widget:
     template: str
     context: dict = field(default_factory=dict)
     wide: bool = False
+    # Live widgets are re-rendered when the page's data changes (e.g. a meeting is logged).
+    live: bool = True
 
 
 WidgetFn = Callable[[HttpRequest], Widget | None]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),
+    path("contacts/", include("contacts.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -8,3 +8,11 @@ document.addEventListener("htmx:responseError", (event) => {
   div.textContent = "That did not work (" + event.detail.xhr.status + "). Nothing was lost: please try again.";
   box.replaceChildren(div);
 });
+
+// Quick log: after picking a contact, clear the search box and the suggestions.
+window.rcPicked = function () {
+  const input = document.getElementById("attendee-search");
+  const list = document.getElementById("suggestions");
+  if (list) list.replaceChildren();
+  if (input) { input.value = ""; input.focus(); }
+};

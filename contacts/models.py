@@ -1,0 +1,266 @@
+"""A user's private network: contacts, their GAINS facts, tags and logged meetings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from referralcrm.ownership import OwnedManager, OwnedQuerySet
+
+DEFAULT_CADENCE_DAYS = 30
+
+
+class Stage(models.TextChoices):
+    CONTACT = "contact", "Contact"
+    ACQUAINTANCE = "acquaintance", "Acquaintance"
+    CONNECTION = "connection", "Connection"
+
+
+class TriState(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", "Yes"
+    NO = "no", "No"
+
+
+class GainsKind(models.TextChoices):
+    GOAL = "goal", "Goals"
+    ACCOMPLISHMENT = "accomplishment", "Accomplishments"
+    INTEREST = "interest", "Interests"
+    NETWORK = "network", "Networks"
+    SKILL = "skill", "Skills"
+
+
+class MeetingKind(models.TextChoices):
+    ONE_TO_ONE = "one_to_one", "One-to-one"
+    COFFEE = "coffee", "Coffee"
+    CALL = "call", "Call"
+    VIDEO = "video", "Video call"
+    EVENT = "event", "Event"
+    EMAIL = "email", "E-mail"
+    MESSAGE = "message", "Message"
+    OTHER = "other", "Other"
+
+
+class Tag(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=40)
+
+    objects = OwnedManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("owner", Lower("name"), name="contacts_tag_owner_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactQuerySet(OwnedQuerySet):
+    def active(self) -> ContactQuerySet:
+        return self.filter(is_archived=False)
+
+    def stalled(self, now: datetime | None = None) -> ContactQuerySet:
+        """Active contacts whose cadence has passed since the last touch.
+
+        Reads the denormalised ``touch_due_at`` through ``contact_touch_due_idx``.
+        """
+        return self.active().filter(touch_due_at__lt=now or timezone.now())
+
+    def search(self, text: str) -> ContactQuerySet:
+        """Name, company, profession, tags and GAINS text (trigram-indexed on PostgreSQL)."""
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(name__icontains=text)
+            | Q(company__icontains=text)
+            | Q(profession__icontains=text)
+            | Q(city__icontains=text)
+            | Q(
+                models.Exists(
+                    Tag.objects.filter(contact=models.OuterRef("pk"), name__iexact=text.lstrip("#"))
+                )
+            )
+            | Q(
+                models.Exists(
+                    GainsFact.objects.filter(contact=models.OuterRef("pk"), text__icontains=text)
+                )
+            )
+        )
+
+
+class Contact(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(max_length=120)
+    company = models.CharField(max_length=160, blank=True)
+    profession = models.CharField("profession or category", max_length=120, blank=True)
+    emails = models.JSONField(default=list, blank=True)
+    phones = models.JSONField(default=list, blank=True)
+    website = models.URLField(blank=True)
+    address = models.TextField(blank=True)
+    city = models.CharField(max_length=120, blank=True)
+    met_how = models.CharField("how and where we met", max_length=240, blank=True)
+    notes = models.TextField(blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CONTACT)
+    cadence_days = models.PositiveIntegerField(
+        "keep in touch every (days)",
+        null=True,
+        blank=True,
+        default=DEFAULT_CADENCE_DAYS,
+        validators=[MinValueValidator(1)],
+        help_text="Leave empty for no cadence.",
+    )
+    is_expert = models.CharField(
+        "expert at their trade", max_length=8, choices=TriState.choices, default=TriState.UNKNOWN
+    )
+    is_passionate = models.CharField(
+        "passionate about it", max_length=8, choices=TriState.choices, default=TriState.UNKNOWN
+    )
+    honours_referrals = models.CharField(
+        "honours the referral process",
+        max_length=8,
+        choices=TriState.choices,
+        default=TriState.UNKNOWN,
+    )
+    word_of_mouth = models.TextField("what others in the network say", blank=True)
+
+    is_archived = models.BooleanField(default=False)
+    # Denormalised by log_meeting(), in the same transaction as the meeting, so lists
+    # and the stalled sweep need no aggregate over meetings.
+    last_touched_at = models.DateTimeField(null=True, blank=True)
+    # last touch (or creation) + cadence; NULL when there is no cadence.
+    touch_due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = models.Manager.from_queryset(ContactQuerySet)()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            # The stalled sweep (ContactQuerySet.stalled, the dashboard and the digest)
+            # reads active contacts by owner in order of when a touch fell due.
+            models.Index(
+                fields=["owner", "touch_due_at"],
+                name="contact_touch_due_idx",
+                condition=Q(is_archived=False, touch_due_at__isnull=False),
+            ),
+            # Contact list sorted by last touch.
+            models.Index(fields=["owner", "last_touched_at"], name="contact_last_touched_idx"),
+            models.Index(fields=["owner", "name"], name="contact_owner_name_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cadence_days__isnull=True) | Q(cadence_days__gte=1),
+                name="contact_cadence_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:detail", args=[self.pk])
+
+    def compute_touch_due_at(self) -> datetime | None:
+        if not self.cadence_days:
+            return None
+        return (self.last_touched_at or self.created_at) + timedelta(days=self.cadence_days)
+
+    def save(self, *args, **kwargs):
+        self.touch_due_at = self.compute_touch_due_at()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "cadence_days" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "touch_due_at"}
+        super().save(*args, **kwargs)
+
+    def touched(self, when: datetime) -> bool:
+        """Move the last touch forward to ``when``; True if it changed."""
+        if self.last_touched_at and self.last_touched_at >= when:
+            return False
+        self.last_touched_at = when
+        self.touch_due_at = self.compute_touch_due_at()
+        return True
+
+    @property
+    def days_since_touch(self) -> int | None:
+        if not self.last_touched_at:
+            return None
+        return (timezone.now() - self.last_touched_at).days
+
+    @property
+    def days_overdue(self) -> int | None:
+        if not self.touch_due_at:
+            return None
+        return (timezone.now() - self.touch_due_at).days
+
+    @property
+    def is_stalled(self) -> bool:
+        return bool(
+            not self.is_archived and self.touch_due_at and self.touch_due_at < timezone.now()
+        )
+
+    def archive(self) -> None:
+        self.is_archived = True
+        self.save(update_fields=["is_archived", "updated_at"])
+
+    def unarchive(self) -> None:
+        self.is_archived = False
+        self.save(update_fields=["is_archived", "updated_at"])
+
+
+class GainsFact(models.Model):
+    """One dated fact of a contact's GAINS profile, learned at a meeting or by hand."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="gains_facts")
+    kind = models.CharField(max_length=16, choices=GainsKind.choices)
+    text = models.CharField(max_length=280)
+    learned_on = models.DateField(default=timezone.localdate)
+    meeting = models.ForeignKey(
+        "Meeting", null=True, blank=True, on_delete=models.SET_NULL, related_name="gains_facts"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwnedManager()
+
+    class Meta:
+        ordering = ["-learned_on", "-created_at"]
+        indexes = [models.Index(fields=["contact", "kind"], name="gains_contact_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text}"
+
+
+class Meeting(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meetings"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=16, choices=MeetingKind.choices, default=MeetingKind.ONE_TO_ONE)
+    attendees = models.ManyToManyField(Contact, related_name="meetings")
+    place = models.CharField("place or event", max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwnedManager()
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["owner", "-occurred_at"], name="meeting_owner_when_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.occurred_at:%Y-%m-%d}"

@@ -1,0 +1,368 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, F, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import quicklog, timeline
+from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
+from .meetings import delete_meeting, log_meeting, refresh_touches
+from .models import Contact, GainsFact, GainsKind, Meeting, Stage, Tag
+
+PAGE_SIZE = 25
+TYPEAHEAD_SIZE = 8
+
+
+# --- Ownership helpers: the only way views fetch user data by id -------------
+
+
+def _get_contact(request: HttpRequest, pk: int) -> Contact:
+    return get_object_or_404(Contact.objects.for_user(request.user), pk=pk)
+
+
+def _get_meeting(request: HttpRequest, pk: int) -> Meeting:
+    return get_object_or_404(Meeting.objects.for_user(request.user), pk=pk)
+
+
+def _get_fact(request: HttpRequest, contact: Contact, pk: int) -> GainsFact:
+    return get_object_or_404(GainsFact.objects.for_user(request.user), pk=pk, contact=contact)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return target
+    return reverse("dashboard")
+
+
+# --- Contact list -------------------------------------------------------------
+
+SORT_ORDER = {
+    "name": ["name", "pk"],
+    "-last_touched": [F("last_touched_at").desc(nulls_last=True), "pk"],
+    "last_touched": [F("last_touched_at").asc(nulls_first=True), "pk"],
+    "overdue": [F("touch_due_at").asc(nulls_last=True), "pk"],
+    "stage": ["-stage", "name", "pk"],
+}
+
+
+@login_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    form = ContactFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    contacts = Contact.objects.for_user(request.user)
+    contacts = contacts.filter(is_archived=bool(filters.get("archived")))
+    if q := filters.get("q"):
+        contacts = contacts.search(q)
+    if stage := filters.get("stage"):
+        contacts = contacts.filter(stage=stage)
+    if tag := filters.get("tag"):
+        contacts = contacts.filter(tags__name__iexact=tag)
+    if filters.get("stalled"):
+        contacts = contacts.stalled()
+    sort = filters.get("sort") or "name"
+    contacts = contacts.order_by(*SORT_ORDER.get(sort, SORT_ORDER["name"]))
+    contacts = contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    querystring = request.GET.copy()
+    querystring.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "querystring": querystring.urlencode(),
+        "filtering": any(filters.get(k) for k in ("q", "stage", "tag", "stalled", "archived")),
+        "sort": sort,
+    }
+    if request.htmx and request.htmx.target == "contact-results":
+        return render(request, "contacts/contact_list.html#results", context)
+    context["tags"] = Tag.objects.for_user(request.user).filter(contacts__isnull=False).distinct()
+    return render(request, "contacts/contact_list.html", context)
+
+
+# --- Create, edit, archive, delete --------------------------------------------
+
+
+@login_required
+def contact_create(request: HttpRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        contact = form.save()
+        messages.success(request, f"{contact.name} is in your network.")
+        return redirect(contact)
+    return render(request, "contacts/contact_form.html", {"form": form})
+
+
+@login_required
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _get_contact(request, pk)
+    form = ContactForm(request.POST or None, instance=contact, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved.")
+        return redirect(contact)
+    return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
+
+
+@login_required
+@require_POST
+def contact_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _get_contact(request, pk)
+    if contact.is_archived:
+        contact.unarchive()
+        messages.success(request, f"{contact.name} is back in your network.")
+    else:
+        contact.archive()
+        messages.success(
+            request, f"{contact.name} is archived: hidden from lists, nothing is lost."
+        )
+    return redirect(contact)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _get_contact(request, pk)
+    if request.method == "POST":
+        name = contact.name
+        with transaction.atomic():
+            contact.delete()
+        messages.success(request, f"{name} and their GAINS profile are deleted.")
+        return redirect("contacts:list")
+    counts = {
+        "meetings": contact.meetings.count(),
+        "facts": contact.gains_facts.count(),
+    }
+    return render(request, "contacts/contact_confirm_delete.html", {"contact": contact, **counts})
+
+
+# --- Contact page and GAINS -----------------------------------------------------
+
+
+def _gains_sections(contact: Contact, facts: list[GainsFact]) -> list[dict]:
+    by_kind: dict[str, list[GainsFact]] = {k: [] for k in GainsKind.values}
+    for fact in facts:
+        by_kind[fact.kind].append(fact)
+    return [
+        {"kind": kind, "label": label, "facts": by_kind[kind], "contact": contact}
+        for kind, label in GainsKind.choices
+    ]
+
+
+@login_required
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(
+        Contact.objects.for_user(request.user).prefetch_related("tags"), pk=pk
+    )
+    facts = list(contact.gains_facts.all())
+    context = {
+        "contact": contact,
+        "sections": _gains_sections(contact, facts),
+        "entries": timeline.entries_for(contact),
+        "quicklog_form": MeetingForm(owner=request.user, initial={"attendees": [contact]}),
+        "quicklog_extensions": quicklog.extensions(),
+    }
+    return render(request, "contacts/contact_detail.html", context)
+
+
+def _render_section(request, contact: Contact, kind: str, form=None, status=200):
+    facts = list(contact.gains_facts.filter(kind=kind))
+    section = {
+        "kind": kind,
+        "label": GainsKind(kind).label,
+        "facts": facts,
+        "contact": contact,
+        "form": form,
+    }
+    return render(request, "contacts/contact_detail.html#gains-section", {"section": section}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def gains_add(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    contact = _get_contact(request, pk)
+    if kind not in GainsKind.values:
+        return HttpResponse(status=404)
+    if request.method == "GET":  # "Cancel" of an inline edit: the section as it is
+        return _render_section(request, contact, kind)
+    data = request.POST.copy()
+    data["kind"] = kind
+    form = GainsFactForm(data)
+    if not form.is_valid():
+        if request.htmx:
+            return _render_section(request, contact, kind, form, status=422)
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(contact)
+    fact = form.save(commit=False)
+    fact.owner, fact.contact = request.user, contact
+    fact.save()
+    if request.htmx:
+        return _render_section(request, contact, kind)
+    return redirect(f"{contact.get_absolute_url()}#gains-{kind}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def gains_edit(request: HttpRequest, pk: int, fact_pk: int) -> HttpResponse:
+    contact = _get_contact(request, pk)
+    fact = _get_fact(request, contact, fact_pk)
+    form = GainsFactForm(request.POST or None, instance=fact)
+    if request.method == "POST":
+        data = request.POST.copy()
+        data["kind"] = fact.kind
+        form = GainsFactForm(data, instance=fact)
+        if form.is_valid():
+            form.save()
+            if request.htmx:
+                return _render_section(request, contact, fact.kind)
+            return redirect(contact)
+    context = {"form": form, "fact": fact, "contact": contact}
+    if request.htmx:
+        return render(request, "contacts/gains_fact_edit.html#fact-form", context)
+    return render(request, "contacts/gains_fact_edit.html", context)
+
+
+@login_required
+@require_POST
+def gains_delete(request: HttpRequest, pk: int, fact_pk: int) -> HttpResponse:
+    contact = _get_contact(request, pk)
+    fact = _get_fact(request, contact, fact_pk)
+    kind = fact.kind
+    fact.delete()
+    if request.htmx:
+        return _render_section(request, contact, kind)
+    return redirect(contact)
+
+
+# --- Typeahead for picking attendees -------------------------------------------
+
+
+@login_required
+def typeahead(request: HttpRequest) -> HttpResponse:
+    q = " ".join(request.GET.get("q", "").split())[:120]
+    results = []
+    if q:
+        base = Contact.objects.for_user(request.user).active()
+        results = list(
+            base.filter(Q(name__icontains=q) | Q(company__icontains=q))
+            .order_by(F("last_touched_at").desc(nulls_last=True), "name")
+            .only("pk", "name", "company", "profession")[:TYPEAHEAD_SIZE]
+        )
+    exact = any(c.name.lower() == q.lower() for c in results)
+    return render(
+        request,
+        "contacts/quicklog.html#suggestions",
+        {"results": results, "q": q, "offer_new": bool(q) and not exact},
+    )
+
+
+@login_required
+def pick(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _get_contact(request, pk)
+    return render(request, "contacts/quicklog.html#chip", {"contact": contact})
+
+
+@login_required
+def pick_new(request: HttpRequest) -> HttpResponse:
+    name = " ".join(request.GET.get("name", "").split())[:120]
+    if not name:
+        return HttpResponse(status=400)
+    return render(request, "contacts/quicklog.html#new-chip", {"name": name})
+
+
+# --- Meetings -------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_log(request: HttpRequest) -> HttpResponse:
+    initial = {}
+    if contact_id := request.GET.get("contact"):
+        if contact_id.isdigit():
+            initial["attendees"] = [_get_contact(request, int(contact_id))]
+    form = MeetingForm(request.POST or None, owner=request.user, initial=initial)
+    extensions = quicklog.extensions()
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            attendees = list(form.cleaned_data["attendees"])
+            attendees += [
+                Contact.objects.create(owner=request.user, name=name)
+                for name in form.cleaned_data["new_attendees"]
+            ]
+            meeting = log_meeting(
+                owner=request.user,
+                occurred_at=form.cleaned_data["occurred_at"],
+                kind=form.cleaned_data["kind"],
+                attendees=attendees,
+                place=form.cleaned_data["place"],
+                notes=form.cleaned_data["notes"],
+                facts=form.cleaned_data["facts"],
+            )
+            for extension in extensions:
+                extension.handle(meeting, request.POST, request.user)
+        names = ", ".join(c.name for c in attendees)
+        summary = f"Logged {meeting.get_kind_display().lower()} with {names}."
+        if request.htmx:
+            fresh = MeetingForm(owner=request.user, initial=initial)
+            response = render(
+                request,
+                "contacts/quicklog.html#form",
+                {"form": fresh, "extensions": extensions, "logged": meeting, "summary": summary},
+            )
+            response["HX-Trigger"] = "meetingLogged"
+            return response
+        messages.success(request, summary)
+        if len(attendees) == 1:
+            return redirect(attendees[0])
+        return redirect("dashboard")
+    status = 422 if request.method == "POST" and request.htmx else 200
+    context = {"form": form, "extensions": extensions}
+    if request.htmx:
+        return render(request, "contacts/quicklog.html#form", context, status=status)
+    return render(request, "contacts/quicklog.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = _get_meeting(request, pk)
+    form = MeetingEditForm(request.POST or None, instance=meeting)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            refresh_touches(list(meeting.attendees.all()))
+        messages.success(request, "Meeting saved.")
+        return redirect(_safe_next(request))
+    return render(
+        request,
+        "contacts/meeting_form.html",
+        {"form": form, "meeting": meeting, "next": request.GET.get("next", "")},
+    )
+
+
+@login_required
+@require_POST
+def meeting_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = _get_meeting(request, pk)
+    delete_meeting(meeting)
+    messages.success(request, "Meeting deleted.")
+    return redirect(_safe_next(request))
+
+
+def stage_counts(user) -> dict[str, int]:
+    rows = (
+        Contact.objects.for_user(user)
+        .active()
+        .values("stage")
+        .annotate(n=Count("pk"))
+        .values_list("stage", "n")
+    )
+    counts = dict.fromkeys(Stage.values, 0)
+    counts.update(dict(rows))
+    return counts
