@@ -138,7 +138,9 @@ class GainsFactForm(forms.ModelForm):
         fields = ["kind", "text", "learned_on"]
         widgets = {
             "learned_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "text": forms.TextInput(attrs={"autocomplete": "off", "placeholder": "What you learned"}),
+            "text": forms.TextInput(
+                attrs={"autocomplete": "off", "placeholder": "What you learned"}
+            ),
             "kind": forms.HiddenInput(),
         }
         labels = {"text": "Fact", "learned_on": "Learned on"}
@@ -192,6 +194,13 @@ class MeetingForm(forms.Form):
             )
 
     @property
+    def posted(self) -> dict[str, list[str]]:
+        """Every posted value as a list, for extension fields to re-render what was ticked."""
+        if not self.is_bound:
+            return {}
+        return {key: self.data.getlist(key) for key in self.data}
+
+    @property
     def fact_rows(self):
         return [(self[f"fact_{i}_kind"], self[f"fact_{i}_text"]) for i in range(QUICK_FACT_ROWS)]
 
@@ -217,7 +226,9 @@ class MeetingForm(forms.Form):
         for i in range(QUICK_FACT_ROWS):
             text = " ".join((data.get(f"fact_{i}_text") or "").split())
             if text:
-                facts.append(FactInput(kind=data.get(f"fact_{i}_kind") or GainsKind.GOAL, text=text))
+                facts.append(
+                    FactInput(kind=data.get(f"fact_{i}_kind") or GainsKind.GOAL, text=text)
+                )
         data["facts"] = facts
         return data
 

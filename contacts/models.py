@@ -57,7 +57,9 @@ class Tag(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint("owner", Lower("name"), name="contacts_tag_owner_name_ci_unique"),
+            models.UniqueConstraint(
+                "owner", Lower("name"), name="contacts_tag_owner_name_ci_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -172,6 +174,13 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.touch_due_at = self.compute_touch_due_at()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "cadence_days" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "touch_due_at"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("contacts:detail", args=[self.pk])
 
@@ -179,13 +188,6 @@ class Contact(models.Model):
         if not self.cadence_days:
             return None
         return (self.last_touched_at or self.created_at) + timedelta(days=self.cadence_days)
-
-    def save(self, *args, **kwargs):
-        self.touch_due_at = self.compute_touch_due_at()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "cadence_days" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "touch_due_at"}
-        super().save(*args, **kwargs)
 
     def touched(self, when: datetime) -> bool:
         """Move the last touch forward to ``when``; True if it changed."""
@@ -250,7 +252,9 @@ class Meeting(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meetings"
     )
     occurred_at = models.DateTimeField(default=timezone.now)
-    kind = models.CharField(max_length=16, choices=MeetingKind.choices, default=MeetingKind.ONE_TO_ONE)
+    kind = models.CharField(
+        max_length=16, choices=MeetingKind.choices, default=MeetingKind.ONE_TO_ONE
+    )
     attendees = models.ManyToManyField(Contact, related_name="meetings")
     place = models.CharField("place or event", max_length=200, blank=True)
     notes = models.TextField(blank=True)

@@ -180,7 +180,9 @@ def _render_section(request, contact: Contact, kind: str, form=None, status=200)
         "contact": contact,
         "form": form,
     }
-    return render(request, "contacts/contact_detail.html#gains-section", {"section": section}, status=status)
+    return render(
+        request, "contacts/contact_detail.html#gains-section", {"section": section}, status=status
+    )
 
 
 @login_required
@@ -283,9 +285,9 @@ def pick_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def meeting_log(request: HttpRequest) -> HttpResponse:
     initial = {}
-    if contact_id := request.GET.get("contact"):
-        if contact_id.isdigit():
-            initial["attendees"] = [_get_contact(request, int(contact_id))]
+    contact_id = request.GET.get("contact", "")
+    if contact_id.isdigit():
+        initial["attendees"] = [_get_contact(request, int(contact_id))]
     form = MeetingForm(request.POST or None, owner=request.user, initial=initial)
     extensions = quicklog.extensions()
     if request.method == "POST" and form.is_valid():

@@ -3,3 +3,21 @@ from django.apps import AppConfig
 
 class FollowupsConfig(AppConfig):
     name = "followups"
+    verbose_name = "Follow-ups"
+
+    def ready(self) -> None:
+        from contacts import quicklog as contacts_quicklog
+        from contacts import timeline
+        from referralcrm import dashboard
+
+        from . import quicklog, widgets
+
+        contacts_quicklog.register(
+            contacts_quicklog.Extension(
+                name="followups",
+                template="followups/quicklog_ticks.html",
+                handle=quicklog.handle,
+            )
+        )
+        dashboard.register(order=15)(widgets.due_widget)
+        timeline.register(widgets.followup_entries)

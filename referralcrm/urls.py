@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),
     path("contacts/", include("contacts.urls")),
+    path("followups/", include("followups.urls")),
     path("admin/", admin.site.urls),
 ]
 
