@@ -21,7 +21,7 @@ import random
 import re
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
@@ -355,6 +355,9 @@ def random_moment(rng: random.Random, tz: ZoneInfo, now: datetime) -> datetime:
     if day.weekday() >= 5 and rng.random() < 0.75:
         day -= timedelta(days=day.weekday() - 4)  # most weekend touches were on Friday
     moment = datetime.combine(day, clock(choose(rng, HOURS), rng.choice((0, 15, 30, 45))), tz)
+    # In UTC: aware arithmetic in a zone with DST is wall-clock arithmetic, so
+    # ``touch_due_at = last_touched_at + cadence`` would be an hour off across a change.
+    moment = moment.astimezone(UTC)
     return moment if moment <= now else moment - timedelta(days=1)
 
 
@@ -453,6 +456,7 @@ def build_meeting_facts(
 ) -> list[GainsFact]:
     """Facts jotted down after some saved meetings, each about one attendee."""
     fill = Words(rng)
+    tz = user.tzinfo
     facts = []
     for meeting, indexes in zip(meetings, attendees, strict=True):
         if not indexes or rng.random() >= FACT_SHARE[meeting.kind]:
@@ -465,7 +469,7 @@ def build_meeting_facts(
                     contact_id=contacts[rng.choice(indexes)].pk,
                     kind=kind,
                     text=fill.pick(words.GAINS_TEXTS[kind]),
-                    learned_on=meeting.occurred_at.date(),  # local date, as log_meeting
+                    learned_on=meeting.occurred_at.astimezone(tz).date(),
                     meeting_id=meeting.pk,
                     created_at=meeting.created_at,
                 )
