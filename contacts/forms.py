@@ -204,6 +204,10 @@ class MeetingForm(forms.Form):
     def fact_rows(self):
         return [(self[f"fact_{i}_kind"], self[f"fact_{i}_text"]) for i in range(QUICK_FACT_ROWS)]
 
+    @property
+    def new_names(self) -> list[str]:
+        return self.data.getlist("new_attendees") if self.is_bound else []
+
     def clean_new_attendees(self) -> list[str]:
         names = self.data.getlist("new_attendees") if hasattr(self.data, "getlist") else []
         names = [" ".join(n.split()) for n in names if n.strip()]

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import quicklog, timeline
+from . import panels, quicklog, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
 from .models import Contact, GainsFact, GainsKind, Meeting, Stage, Tag
@@ -165,6 +165,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact": contact,
         "sections": _gains_sections(contact, facts),
         "entries": timeline.entries_for(contact),
+        "panels": panels.panels_for(request, contact),
         "quicklog_form": MeetingForm(owner=request.user, initial={"attendees": [contact]}),
         "quicklog_extensions": quicklog.extensions(),
     }
@@ -245,6 +246,14 @@ def gains_delete(request: HttpRequest, pk: int, fact_pk: int) -> HttpResponse:
 # --- Typeahead for picking attendees -------------------------------------------
 
 
+PICKER_FIELDS = {"attendees", "partner", "prospect_contact", "contact_a", "contact_b", "contact"}
+
+
+def _picker_field(request: HttpRequest) -> str:
+    field = request.GET.get("field", "attendees")
+    return field if field in PICKER_FIELDS else "attendees"
+
+
 @login_required
 def typeahead(request: HttpRequest) -> HttpResponse:
     q = " ".join(request.GET.get("q", "").split())[:120]
@@ -257,17 +266,21 @@ def typeahead(request: HttpRequest) -> HttpResponse:
             .only("pk", "name", "company", "profession")[:TYPEAHEAD_SIZE]
         )
     exact = any(c.name.lower() == q.lower() for c in results)
-    return render(
-        request,
-        "contacts/quicklog.html#suggestions",
-        {"results": results, "q": q, "offer_new": bool(q) and not exact},
-    )
+    context = {
+        "results": results,
+        "q": q,
+        "offer_new": bool(q) and not exact and request.GET.get("new") == "1",
+        "field": _picker_field(request),
+        "multiple": request.GET.get("multiple") == "1",
+    }
+    return render(request, "contacts/picker.html#suggestions", context)
 
 
 @login_required
 def pick(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = _get_contact(request, pk)
-    return render(request, "contacts/quicklog.html#chip", {"contact": contact})
+    contact = get_object_or_404(Contact.objects.for_user(request.user).active(), pk=pk)
+    context = {"contact": contact, "field": _picker_field(request)}
+    return render(request, "contacts/picker.html#chip", context)
 
 
 @login_required
@@ -275,7 +288,8 @@ def pick_new(request: HttpRequest) -> HttpResponse:
     name = " ".join(request.GET.get("name", "").split())[:120]
     if not name:
         return HttpResponse(status=400)
-    return render(request, "contacts/quicklog.html#new-chip", {"name": name})
+    context = {"name": name, "field": _picker_field(request)}
+    return render(request, "contacts/picker.html#new-chip", context)
 
 
 # --- Meetings -------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Small progressive enhancements; every feature works without this file.
 document.addEventListener("htmx:responseError", (event) => {
+  if (event.detail.xhr.status === 422) return; // a form re-rendered with its errors
   const box = document.getElementById("messages");
   if (!box) return;
   const div = document.createElement("div");
@@ -9,10 +10,18 @@ document.addEventListener("htmx:responseError", (event) => {
   box.replaceChildren(div);
 });
 
-// Quick log: after picking a contact, clear the search box and the suggestions.
-window.rcPicked = function () {
-  const input = document.getElementById("attendee-search");
-  const list = document.getElementById("suggestions");
+// htmx swaps 4xx responses only when told to: 422 is a form with its errors.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 422) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// Contact picker: after picking, clear the search box and the suggestions.
+window.rcPicked = function (field) {
+  const input = document.getElementById("search-" + field);
+  const list = document.getElementById("suggestions-" + field);
   if (list) list.replaceChildren();
   if (input) { input.value = ""; input.focus(); }
 };
