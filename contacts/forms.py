@@ -151,9 +151,14 @@ class GainsFactForm(forms.ModelForm):
             raise ValidationError("Write the fact you learned.")
         return text
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The inline "add" form sends only the text: the fact was learned today.
+        self.fields["learned_on"].required = False
+
     def clean_learned_on(self):
-        learned_on = self.cleaned_data["learned_on"]
-        if learned_on and learned_on > timezone.localdate() + timedelta(days=1):
+        learned_on = self.cleaned_data["learned_on"] or timezone.localdate()
+        if learned_on > timezone.localdate() + timedelta(days=1):
             raise ValidationError("That date is in the future.")
         return learned_on
 

@@ -89,7 +89,9 @@ class ContactQuerySet(OwnedQuerySet):
             | Q(city__icontains=text)
             | Q(
                 models.Exists(
-                    Tag.objects.filter(contacts=models.OuterRef("pk"), name__iexact=text.lstrip("#"))
+                    Tag.objects.filter(
+                        contacts=models.OuterRef("pk"), name__iexact=text.lstrip("#")
+                    )
                 )
             )
             | Q(

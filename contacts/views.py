@@ -4,12 +4,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Case, Count, F, Prefetch, Q, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+
+from referralcrm.http import safe_next
 
 from . import panels, quicklog, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
@@ -35,13 +35,6 @@ def _get_fact(request: HttpRequest, contact: Contact, pk: int) -> GainsFact:
     return get_object_or_404(GainsFact.objects.for_user(request.user), pk=pk, contact=contact)
 
 
-def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return target
-    return reverse("dashboard")
-
-
 # --- Contact list -------------------------------------------------------------
 
 SORT_ORDER = {
@@ -49,7 +42,16 @@ SORT_ORDER = {
     "-last_touched": [F("last_touched_at").desc(nulls_last=True), "pk"],
     "last_touched": [F("last_touched_at").asc(nulls_first=True), "pk"],
     "overdue": [F("touch_due_at").asc(nulls_last=True), "pk"],
-    "stage": ["-stage", "name", "pk"],
+    # Closest relationships first: connection, acquaintance, contact.
+    "stage": [
+        Case(
+            When(stage=Stage.CONNECTION, then=0),
+            When(stage=Stage.ACQUAINTANCE, then=1),
+            default=2,
+        ),
+        "name",
+        "pk",
+    ],
 }
 
 
@@ -227,7 +229,12 @@ def gains_edit(request: HttpRequest, pk: int, fact_pk: int) -> HttpResponse:
             return redirect(contact)
     context = {"form": form, "fact": fact, "contact": contact}
     if request.htmx:
-        return render(request, "contacts/gains_fact_edit.html#fact-form", context)
+        response = render(request, "contacts/gains_fact_edit.html#fact-form", context)
+        if request.method == "POST":  # invalid: put the form back where it was, errors shown
+            response.status_code = 422
+            response["HX-Retarget"] = f"#fact-{fact.pk}"
+            response["HX-Reswap"] = "outerHTML"
+        return response
     return render(request, "contacts/gains_fact_edit.html", context)
 
 
@@ -354,7 +361,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.save()
             refresh_touches(list(meeting.attendees.all()))
         messages.success(request, "Meeting saved.")
-        return redirect(_safe_next(request))
+        return redirect(safe_next(request))
     return render(
         request,
         "contacts/meeting_form.html",
@@ -368,7 +375,7 @@ def meeting_delete(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _get_meeting(request, pk)
     delete_meeting(meeting)
     messages.success(request, "Meeting deleted.")
-    return redirect(_safe_next(request))
+    return redirect(safe_next(request))
 
 
 def stage_counts(user) -> dict[str, int]:

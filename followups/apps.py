@@ -7,10 +7,10 @@ class FollowupsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts import quicklog as contacts_quicklog
-        from contacts import timeline
+        from contacts import seeding, timeline
         from referralcrm import dashboard
 
-        from . import quicklog, widgets
+        from . import quicklog, seed, widgets
 
         contacts_quicklog.register(
             contacts_quicklog.Extension(
@@ -21,3 +21,4 @@ class FollowupsConfig(AppConfig):
         )
         dashboard.register(order=15)(widgets.due_widget)
         timeline.register(widgets.followup_entries)
+        seeding.register(seed.seed_user)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("profile/", include("accounts.urls")),
     path("contacts/", include("contacts.urls")),
     path("followups/", include("followups.urls")),
+    path("referrals/", include("referrals.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from contacts import seed_data as words
+from contacts import seeding
 from contacts.models import (
     Contact,
     GainsFact,
@@ -498,6 +499,8 @@ def seed_user(
     facts = build_profile_facts(rng, user, contacts, now)
     facts += build_meeting_facts(rng, user, contacts, meetings, attendees)
     counts["GAINS facts"] = len(bulk(GainsFact, facts))
+    for seeder in seeding.seeders():
+        counts.update(seeder(rng, user, contacts, meetings, now, n_meetings))
     return counts
 
 

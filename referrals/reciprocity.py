@@ -1,0 +1,166 @@
+"""Reciprocity: who gave what to whom, from aggregate SQL (no loops over rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from contacts.models import Contact
+
+from .models import Direction, Introduction, Referral, Spend, Status
+from .money import format_totals
+
+Totals = list[tuple[str, Decimal]]
+
+
+@dataclass
+class Balance:
+    partner: Contact
+    given: int = 0
+    received: int = 0
+    given_won: int = 0
+    received_won: int = 0
+    given_value: Totals = field(default_factory=list)
+    received_value: Totals = field(default_factory=list)
+    last_given: date | None = None
+    last_received: date | None = None
+    introductions: int = 0
+    spend: Totals = field(default_factory=list)
+    spend_count: int = 0
+
+    @property
+    def first_name(self) -> str:
+        return self.partner.name.split(" ")[0]
+
+    @property
+    def sentence(self) -> str:
+        """'You have sent Susan 4 referrals worth $12,400; she has sent you 1.' (gender-neutral)."""
+        name = self.first_name
+        if not self.given and not self.received:
+            text = f"No referrals yet between you and {name}."
+        else:
+            mine = f"You have sent {name} {self.given} referral{'s' if self.given != 1 else ''}"
+            if self.given_value:
+                mine += f" worth {format_totals(self.given_value)}"
+            theirs = f"{name} has sent you {self.received}"
+            if self.received_value:
+                theirs += f" worth {format_totals(self.received_value)}"
+            text = f"{mine}; {theirs}."
+        if self.spend:
+            text += f" You have spent {format_totals(self.spend)} with {name}'s business."
+        return text
+
+    @property
+    def leaning(self) -> str:
+        """'owes' when the user gave more (referrals + spends) than received, 'owed' when less."""
+        give = self.given + self.spend_count
+        if give > self.received:
+            return "owes"
+        if give < self.received:
+            return "owed"
+        return "even"
+
+
+def _totals(rows, direction: str) -> Totals:
+    return [(r["currency"], r["total"]) for r in rows if r["direction"] == direction and r["total"]]
+
+
+def balance_for(user, partner: Contact) -> Balance:
+    """Four aggregate queries whatever the number of referrals, spends and introductions."""
+    referrals = Referral.objects.for_user(user).filter(partner=partner)
+    counts = {
+        row["direction"]: row
+        for row in referrals.values("direction").annotate(
+            n=Count("pk"), won=Count("pk", filter=Q(status=Status.WON)), last=Max("referred_on")
+        )
+    }
+    values = list(
+        referrals.filter(status=Status.WON, value__isnull=False)
+        .values("direction", "currency")
+        .annotate(total=Sum("value"))
+        .order_by("currency")
+    )
+    spend_rows = list(
+        Spend.objects.for_user(user)
+        .filter(contact=partner)
+        .values("currency")
+        .annotate(total=Sum("amount"), n=Count("pk"))
+        .order_by("currency")
+    )
+    given = counts.get(Direction.GIVEN, {})
+    received = counts.get(Direction.RECEIVED, {})
+    return Balance(
+        partner=partner,
+        given=given.get("n", 0),
+        received=received.get("n", 0),
+        given_won=given.get("won", 0),
+        received_won=received.get("won", 0),
+        given_value=_totals(values, Direction.GIVEN),
+        received_value=_totals(values, Direction.RECEIVED),
+        last_given=given.get("last"),
+        last_received=received.get("last"),
+        introductions=Introduction.objects.for_user(user).involving(partner).count(),
+        spend=[(r["currency"], r["total"]) for r in spend_rows],
+        spend_count=sum(r["n"] for r in spend_rows),
+    )
+
+
+def _count(qs):
+    return Coalesce(
+        Subquery(qs.order_by().values("partner").annotate(c=Count("pk")).values("c")[:1]),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def who_to_ask(user, limit: int = 10):
+    """Partners the user gave most to (referrals + spends) who gave least back.
+
+    One query: per-partner counts are correlated subqueries on the indexed
+    (partner, direction) and (contact, currency) columns.
+    """
+    mine = Referral.objects.filter(owner=user, partner=OuterRef("pk"))
+    spends = Spend.objects.filter(owner=user, contact=OuterRef("pk")).order_by().values("contact")
+    return (
+        Contact.objects.for_user(user)
+        .active()
+        .annotate(
+            given=_count(mine.filter(direction=Direction.GIVEN)),
+            given_won=_count(mine.filter(direction=Direction.GIVEN, status=Status.WON)),
+            received=_count(mine.filter(direction=Direction.RECEIVED)),
+            spend_count=Coalesce(
+                Subquery(spends.annotate(c=Count("pk")).values("c")[:1]),
+                Value(0),
+                output_field=IntegerField(),
+            ),
+            spend_total=Subquery(
+                spends.filter(currency=user.default_currency)
+                .annotate(t=Sum("amount"))
+                .values("t")[:1],
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+            last_received=Subquery(
+                mine.filter(direction=Direction.RECEIVED)
+                .order_by("-referred_on")
+                .values("referred_on")[:1]
+            ),
+        )
+        .annotate(owed=F("given") + F("spend_count") - F("received"))
+        .filter(owed__gt=0)
+        .order_by("-owed", "-given", "received", "name")[:limit]
+    )

@@ -1,0 +1,93 @@
+"""What the ledger adds to the dashboard, the contact page panels and the timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.utils import timezone
+
+from contacts import timeline
+from referralcrm.dashboard import Widget
+
+from . import charts, reciprocity
+from .models import Introduction, Referral, Spend
+
+DASHBOARD_ROWS = 6
+
+
+def open_referrals_widget(request) -> Widget:
+    rows = list(
+        Referral.objects.for_user(request.user)
+        .open()
+        .select_related("partner")
+        .order_by("referred_on", "pk")[:DASHBOARD_ROWS]
+    )
+    return Widget("referrals/widgets/open.html", {"referrals": rows})
+
+
+def month_widget(request) -> Widget:
+    from .views import _totals
+
+    start = timezone.localdate().replace(day=1)
+    totals = _totals(Referral.objects.for_user(request.user).filter(referred_on__gte=start))
+    return Widget("referrals/widgets/month.html", {"totals": totals, "start": start})
+
+
+def who_to_ask_widget(request) -> Widget:
+    return Widget(
+        "referrals/widgets/who_to_ask.html",
+        {"rows": list(reciprocity.who_to_ask(request.user, limit=3))},
+    )
+
+
+def chart_widget(request) -> Widget:
+    return Widget(
+        "referrals/widgets/chart.html", {"chart": charts.monthly_chart(request.user)}, wide=True
+    )
+
+
+def reciprocity_panel(request, contact) -> Widget:
+    return Widget(
+        "referrals/panels/reciprocity.html",
+        {
+            "balance": reciprocity.balance_for(request.user, contact),
+            "chart": charts.monthly_chart(request.user, partner=contact),
+            "contact": contact,
+        },
+    )
+
+
+def _at(day) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=timezone.get_current_timezone())
+
+
+def referral_entries(contact, limit: int) -> list[timeline.Entry]:
+    rows = contact.referrals.order_by("-referred_on", "-pk")[:limit]
+    return [
+        timeline.Entry(_at(r.referred_on), "referrals/timeline/referral.html", r, "referral")
+        for r in rows
+    ]
+
+
+def introduction_entries(contact, limit: int) -> list[timeline.Entry]:
+    rows = (
+        Introduction.objects.filter(owner_id=contact.owner_id)
+        .involving(contact)
+        .select_related("contact_a", "contact_b")
+        .order_by("-introduced_on", "-pk")[:limit]
+    )
+    return [
+        timeline.Entry(
+            _at(i.introduced_on), "referrals/timeline/introduction.html", i, "introduction"
+        )
+        for i in rows
+    ]
+
+
+def spend_entries(contact, limit: int) -> list[timeline.Entry]:
+    rows = Spend.objects.filter(owner_id=contact.owner_id, contact=contact).order_by(
+        "-spent_on", "-pk"
+    )[:limit]
+    return [
+        timeline.Entry(_at(s.spent_on), "referrals/timeline/spend.html", s, "spend") for s in rows
+    ]
