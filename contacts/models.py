@@ -48,6 +48,11 @@ class MeetingKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Other apps add reasons a contact is stalled: ``fn(now) -> Q`` over Contact, registered
+# in their AppConfig.ready() (followups adds "has an overdue follow-up").
+STALLED_REASONS: list = []
+
+
 class Tag(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=40)
@@ -71,11 +76,16 @@ class ContactQuerySet(OwnedQuerySet):
         return self.filter(is_archived=False)
 
     def stalled(self, now: datetime | None = None) -> ContactQuerySet:
-        """Active contacts whose cadence has passed since the last touch.
+        """Active contacts whose cadence has passed since the last touch, or for whom
+        another app registered a reason (an overdue follow-up, see ``STALLED_REASONS``).
 
         Reads the denormalised ``touch_due_at`` through ``contact_touch_due_idx``.
         """
-        return self.active().filter(touch_due_at__lt=now or timezone.now())
+        now = now or timezone.now()
+        condition = Q(touch_due_at__lt=now)
+        for reason in STALLED_REASONS:
+            condition |= reason(now)
+        return self.active().filter(condition)
 
     def search(self, text: str) -> ContactQuerySet:
         """Name, company, profession, tags and GAINS text (trigram-indexed on PostgreSQL)."""

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/archive/", views.contact_archive, name="archive"),
+    path("<int:pk>/touch/", views.contact_touch, name="touch"),
     path("<int:pk>/delete/", views.contact_delete, name="delete"),
     path("<int:pk>/gains/<str:kind>/", views.gains_add, name="gains_add"),
     path("<int:pk>/facts/<int:fact_pk>/edit/", views.gains_edit, name="gains_edit"),

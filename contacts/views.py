@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Case, Count, F, Prefetch, Q, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from referralcrm.http import safe_next
@@ -14,7 +15,7 @@ from referralcrm.http import safe_next
 from . import panels, quicklog, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
-from .models import Contact, GainsFact, GainsKind, Meeting, Stage, Tag
+from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
 
 PAGE_SIZE = 25
 TYPEAHEAD_SIZE = 8
@@ -375,6 +376,26 @@ def meeting_delete(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _get_meeting(request, pk)
     delete_meeting(meeting)
     messages.success(request, "Meeting deleted.")
+    return redirect(safe_next(request))
+
+
+@login_required
+@require_POST
+def contact_touch(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "I reached out": log a message-type touch now (one click from the stalled list)."""
+    contact = _get_contact(request, pk)
+    log_meeting(
+        owner=request.user,
+        occurred_at=timezone.now(),
+        kind=MeetingKind.MESSAGE,
+        attendees=[contact],
+        notes="Reached out.",
+    )
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "meetingLogged"
+        return response
+    messages.success(request, f"Logged that you reached out to {contact.name}.")
     return redirect(safe_next(request))
 
 

@@ -10,7 +10,7 @@ class FollowupsConfig(AppConfig):
         from contacts import seeding, timeline
         from referralcrm import dashboard
 
-        from . import quicklog, seed, widgets
+        from . import quicklog, seed, signals, widgets  # noqa: F401 - signals connect on import
 
         contacts_quicklog.register(
             contacts_quicklog.Extension(
@@ -19,6 +19,12 @@ class FollowupsConfig(AppConfig):
                 handle=quicklog.handle,
             )
         )
+        from contacts.models import STALLED_REASONS
+
+        from .models import overdue_followup_reason
+
+        if overdue_followup_reason not in STALLED_REASONS:
+            STALLED_REASONS.append(overdue_followup_reason)
         dashboard.register(order=15)(widgets.due_widget)
         timeline.register(widgets.followup_entries)
         seeding.register(seed.seed_user)

@@ -153,7 +153,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # /healthz reports how long ago this ran: proof that beat and a worker are alive.
     "heartbeat": {"task": "referralcrm.heartbeat", "schedule": 60.0},
+    # Finds users whose digest hour has come; claims and enqueues one send per user.
+    "digest-sweep": {"task": "followups.sweep_digests", "schedule": 300.0},
 }
+# A digest send whose claim is older than this is taken to have crashed and is retried.
+DIGEST_CLAIM_TTL = env.int("DIGEST_CLAIM_TTL", default=600)
 HEARTBEAT_MAX_AGE = env.int("HEARTBEAT_MAX_AGE", default=300)
 
 # --- E-mail ----------------------------------------------------------------

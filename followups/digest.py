@@ -1,0 +1,280 @@
+"""The daily digest: when it is due, what goes in it, and sending it exactly once.
+
+Scheduling: each user's ``DigestPreference.next_digest_at`` holds the next moment (UTC)
+their digest is due, computed in their own time zone (DST-safe through zoneinfo). The
+sweep reads it through a partial index, so deciding who is due costs one query.
+
+Exactly once: the sweep claims a user by moving ``next_digest_at`` forward with a
+compare-and-set update; only the sweep that changed the row creates that day's
+``DigestLog`` (unique per user and local date) and enqueues the send after commit. The
+send task claims the log row (pending/failed, or sending with an expired claim) with a
+conditional update before talking to SMTP, retries with backoff on failure, and the
+next sweep re-enqueues rows whose claim expired (a worker killed mid-send).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Prefetch, Q
+from django.utils import timezone
+
+from accounts.models import User
+from contacts.models import Contact, GainsFact, GainsKind
+
+from . import tokens
+from .models import DigestLog, DigestPreference, DigestState, FollowUp
+
+log = logging.getLogger(__name__)
+
+STALLED_IN_DIGEST = 5
+FOLLOWUPS_IN_DIGEST = 10
+REFERRALS_IN_DIGEST = 5
+CLAIM_TTL = timedelta(seconds=getattr(settings, "DIGEST_CLAIM_TTL", 600))
+SWEEP_BATCH = 500
+
+
+# --- When ---------------------------------------------------------------------------
+
+
+def next_digest_at(pref: DigestPreference, tz: ZoneInfo, after: datetime) -> datetime | None:
+    """The first moment strictly after ``after`` that is ``pref.hour``:00 local time on
+    one of ``pref.weekdays``. Local times that don't exist (spring-forward gap) move to
+    the first valid instant; ambiguous ones (fall back) take the first occurrence."""
+    if not pref.enabled or not pref.weekdays:
+        return None
+    local_after = after.astimezone(tz)
+    day = local_after.date()
+    for _ in range(15):
+        if day.weekday() in pref.weekdays:
+            candidate = _local(day, pref.hour, tz)
+            if candidate > after:
+                return candidate.astimezone(ZoneInfo("UTC"))
+        day += timedelta(days=1)
+    return None
+
+
+def _local(day: date, hour: int, tz: ZoneInfo) -> datetime:
+    naive = datetime.combine(day, time(hour))
+    aware = naive.replace(tzinfo=tz, fold=0)
+    # Round-trip through UTC: a time in the spring-forward gap normalises forward.
+    roundtrip = aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    if roundtrip.replace(tzinfo=None) != naive:
+        return roundtrip
+    return aware
+
+
+def schedule(pref: DigestPreference, now: datetime | None = None) -> None:
+    """Recompute and save when this user's next digest is due."""
+    pref.next_digest_at = next_digest_at(pref, pref.user.tzinfo, now or timezone.now())
+    pref.save(update_fields=["next_digest_at"])
+
+
+def preference_for(user: User) -> DigestPreference:
+    pref, created = DigestPreference.objects.get_or_create(user=user)
+    if created:
+        schedule(pref)
+    return pref
+
+
+# --- What ---------------------------------------------------------------------------
+
+
+@dataclass
+class StalledItem:
+    contact: Contact
+    days_overdue: int
+    reason_fact: GainsFact | None = None
+
+
+@dataclass
+class Digest:
+    user: User
+    local_date: date
+    overdue: list[FollowUp] = field(default_factory=list)
+    due_today: list[FollowUp] = field(default_factory=list)
+    stalled: list[StalledItem] = field(default_factory=list)
+    referrals: list = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.overdue) + len(self.due_today) + len(self.stalled) + len(self.referrals)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.count == 0
+
+
+def build(user: User, local_date: date, now: datetime | None = None) -> Digest:
+    """Four queries whatever the size of the user's network."""
+    from referrals.models import Referral
+
+    now = now or timezone.now()
+    digest = Digest(user=user, local_date=local_date)
+    followups = list(
+        FollowUp.objects.for_user(user)
+        .pending()
+        .filter(due_on__lte=local_date)
+        .select_related("contact")
+        .order_by("due_on", "pk")[:FOLLOWUPS_IN_DIGEST]
+    )
+    digest.overdue = [f for f in followups if f.due_on < local_date]
+    digest.due_today = [f for f in followups if f.due_on == local_date]
+
+    # Stalled by cadence, most overdue first (contact_touch_due_idx), each with the most
+    # recent GAINS fact (goals first) as a reason to call.
+    facts = GainsFact.objects.order_by("-learned_on", "-pk")
+    stalled = list(
+        Contact.objects.for_user(user)
+        .active()
+        .filter(touch_due_at__lt=now)
+        .order_by("touch_due_at", "pk")
+        .only("pk", "name", "company", "touch_due_at", "last_touched_at")
+        .prefetch_related(Prefetch("gains_facts", queryset=facts))[:STALLED_IN_DIGEST]
+    )
+    digest.stalled = [
+        StalledItem(c, (now - c.touch_due_at).days, _best_fact(list(c.gains_facts.all())))
+        for c in stalled
+    ]
+    digest.referrals = list(
+        Referral.objects.for_user(user)
+        .open()
+        .filter(Q(referred_on__lte=local_date - timedelta(days=7)) | Q(temperature="hot"))
+        .select_related("partner")
+        .order_by("referred_on", "pk")[:REFERRALS_IN_DIGEST]
+    )
+    return digest
+
+
+def _best_fact(facts: list[GainsFact]) -> GainsFact | None:
+    for kind in (GainsKind.GOAL, GainsKind.ACCOMPLISHMENT, GainsKind.INTEREST):
+        matching = [f for f in facts if f.kind == kind]
+        if matching:
+            return max(matching, key=lambda f: f.learned_on)
+    return facts[0] if facts else None
+
+
+# --- Sweep ----------------------------------------------------------------------------
+
+
+def sweep(now: datetime | None = None, enqueue=None) -> list[int]:
+    """Claim every user whose digest is due; return the DigestLog ids to send.
+
+    ``enqueue(log_id)`` is called after commit for each claimed log (the Celery task's
+    ``delay`` in production; None to only return them, for the synchronous command).
+    """
+    now = now or timezone.now()
+    claimed: list[int] = []
+    due = list(
+        DigestPreference.objects.filter(enabled=True, next_digest_at__lte=now)
+        .select_related("user")
+        .order_by("next_digest_at")[:SWEEP_BATCH]
+    )
+    for pref in due:
+        log_id = _claim_user(pref, now)
+        if log_id is not None:
+            claimed.append(log_id)
+    claimed += _expired_claims(now)
+    if enqueue is not None:
+        for log_id in claimed:
+            transaction.on_commit(lambda log_id=log_id: enqueue(log_id))
+    return claimed
+
+
+@transaction.atomic
+def _claim_user(pref: DigestPreference, now: datetime) -> int | None:
+    tz = pref.user.tzinfo
+    scheduled = pref.next_digest_at
+    local_date = scheduled.astimezone(tz).date()
+    following = next_digest_at(pref, tz, max(now, scheduled))
+    changed = DigestPreference.objects.filter(
+        pk=pref.pk, next_digest_at=scheduled, enabled=True
+    ).update(next_digest_at=following)
+    if not changed:
+        return None  # another sweep claimed this user first
+    if (now - scheduled) > timedelta(hours=20):
+        return None  # a day missed entirely (beat was down): don't send a stale digest
+    log_row, created = DigestLog.objects.get_or_create(user_id=pref.user_id, local_date=local_date)
+    return log_row.pk if created else None
+
+
+def _expired_claims(now: datetime) -> list[int]:
+    """Logs whose send never finished: a crashed worker, or retries that ran out."""
+    stale = now - CLAIM_TTL
+    return list(
+        DigestLog.objects.filter(
+            Q(state=DigestState.SENDING, claimed_at__lt=stale)
+            | Q(state=DigestState.FAILED, claimed_at__lt=stale)
+            | Q(state=DigestState.PENDING, created_at__lt=stale),
+            local_date__gte=(now - timedelta(days=1)).date(),
+        ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+
+
+# --- Send -------------------------------------------------------------------------------
+
+
+def claim_log(log_id: int, now: datetime | None = None) -> DigestLog | None:
+    """Take the log for sending; None if it is sent, empty, or another worker holds it."""
+    now = now or timezone.now()
+    takeable = Q(state__in=[DigestState.PENDING, DigestState.FAILED]) | Q(
+        state=DigestState.SENDING, claimed_at__lt=now - CLAIM_TTL
+    )
+    changed = DigestLog.objects.filter(takeable, pk=log_id).update(
+        state=DigestState.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not changed:
+        return None
+    return DigestLog.objects.select_related("user").get(pk=log_id)
+
+
+def send_log(log_id: int, now: datetime | None = None, connection=None) -> str:
+    """Build and send one claimed digest. Returns the final state; raises on SMTP errors
+    (after marking the log failed) so the caller can retry."""
+    from .mail import send_digest_email
+
+    entry = claim_log(log_id, now)
+    if entry is None:
+        return "skipped"
+    user = entry.user
+    pref = DigestPreference.objects.filter(user=user).first()
+    if not user.is_active or pref is None or not pref.enabled:
+        _finish(entry, DigestState.EMPTY, 0)
+        return DigestState.EMPTY
+    digest = build(user, entry.local_date, now)
+    if digest.is_empty:
+        _finish(entry, DigestState.EMPTY, 0)
+        return DigestState.EMPTY
+    try:
+        send_digest_email(digest, entry, connection=connection)
+    except Exception as exc:
+        DigestLog.objects.filter(pk=entry.pk, state=DigestState.SENDING).update(
+            state=DigestState.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:300]
+        )
+        raise
+    _finish(entry, DigestState.SENT, digest.count)
+    return DigestState.SENT
+
+
+def _finish(entry: DigestLog, state: str, items: int) -> None:
+    DigestLog.objects.filter(pk=entry.pk).update(
+        state=state, items=items, sent_at=timezone.now() if state == DigestState.SENT else None
+    )
+
+
+def action_links(user_id: int) -> dict:
+    """Factories for the digest's one-click links."""
+    base = settings.SITE_URL
+
+    def link(action: str, target: int = 0) -> str:
+        return f"{base}/followups/act/{tokens.make(user_id, action, target)}/"
+
+    return {
+        "link": link,
+        "unsubscribe": f"{base}/followups/unsubscribe/{tokens.make(user_id, 'unsubscribe')}/",
+    }
