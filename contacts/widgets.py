@@ -38,10 +38,15 @@ def going_cold_widget(request) -> Widget:
         .filter(touch_due_at__isnull=False)
         .order_by(F("touch_due_at").asc(), "pk")
         .only(
-            "pk", "name", "company", "last_touched_at", "touch_due_at", "cadence_days", "stage", "is_archived"
-        )[
-            :DASHBOARD_ROWS
-        ]
+            "pk",
+            "name",
+            "company",
+            "last_touched_at",
+            "touch_due_at",
+            "cadence_days",
+            "stage",
+            "is_archived",
+        )[:DASHBOARD_ROWS]
     )
     return Widget("contacts/widgets/going_cold.html", {"contacts": list(contacts)})
 

@@ -179,7 +179,7 @@ def sweep(now: datetime | None = None, enqueue=None) -> list[int]:
         log_id = _claim_user(pref, now)
         if log_id is not None:
             claimed.append(log_id)
-    claimed += _expired_claims(now)
+    claimed += [pk for pk in _expired_claims(now) if pk not in claimed]
     if enqueue is not None:
         for log_id in claimed:
             transaction.on_commit(lambda log_id=log_id: enqueue(log_id))

@@ -3,6 +3,7 @@ reused across sends in a worker process."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import threading
 
@@ -26,10 +27,8 @@ def drop_cached_connection() -> None:
     connection = getattr(_local, "connection", None)
     _local.connection = None
     if connection is not None:
-        try:
+        with contextlib.suppress(Exception):  # closing a broken connection may fail too
             connection.close()
-        except Exception:  # noqa: S110 - closing a broken connection may fail too
-            pass
 
 
 def build_message(digest, entry, connection=None) -> EmailMultiAlternatives:
