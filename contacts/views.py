@@ -59,7 +59,8 @@ SORT_ORDER = {
 @login_required
 def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # an invalid value (say ?sort=bogus) drops only itself
+    filters = getattr(form, "cleaned_data", {})
     contacts = Contact.objects.for_user(request.user)
     contacts = contacts.filter(is_archived=bool(filters.get("archived")))
     if q := filters.get("q"):
@@ -135,6 +136,11 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         name = contact.name
         with transaction.atomic():
+            # Meetings with nobody else in them would be left with no attendee at all.
+            # (annotate before filtering, so the count covers every attendee)
+            Meeting.objects.for_user(request.user).annotate(n=Count("attendees")).filter(
+                n=1, attendees=contact
+            ).delete()
             contact.delete()
         messages.success(request, f"{name} and their GAINS profile are deleted.")
         return redirect("contacts:list")
@@ -169,7 +175,10 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sections": _gains_sections(contact, facts),
         "entries": timeline.entries_for(contact),
         "panels": panels.panels_for(request, contact),
-        "quicklog_form": MeetingForm(owner=request.user, initial={"attendees": [contact]}),
+        "quicklog_form": None
+        if contact.is_archived
+        else MeetingForm(owner=request.user, initial={"attendees": [contact]}),
+        "preset_contact": contact,
         "quicklog_extensions": quicklog.extensions(),
     }
     return render(request, "contacts/contact_detail.html", context)
@@ -308,8 +317,12 @@ def pick_new(request: HttpRequest) -> HttpResponse:
 def meeting_log(request: HttpRequest) -> HttpResponse:
     initial = {}
     contact_id = request.GET.get("contact", "")
+    preset = None
     if contact_id.isdigit():
-        initial["attendees"] = [_get_contact(request, int(contact_id))]
+        preset = get_object_or_404(
+            Contact.objects.for_user(request.user).active(), pk=int(contact_id)
+        )
+        initial["attendees"] = [preset]
     form = MeetingForm(request.POST or None, owner=request.user, initial=initial)
     extensions = quicklog.extensions()
     if request.method == "POST" and form.is_valid():
@@ -337,7 +350,13 @@ def meeting_log(request: HttpRequest) -> HttpResponse:
             response = render(
                 request,
                 "contacts/quicklog.html#form",
-                {"form": fresh, "extensions": extensions, "logged": meeting, "summary": summary},
+                {
+                    "form": fresh,
+                    "extensions": extensions,
+                    "logged": meeting,
+                    "summary": summary,
+                    "preset_contact": preset,
+                },
             )
             response["HX-Trigger"] = "meetingLogged"
             return response
@@ -346,7 +365,7 @@ def meeting_log(request: HttpRequest) -> HttpResponse:
             return redirect(attendees[0])
         return redirect("dashboard")
     status = 422 if request.method == "POST" and request.htmx else 200
-    context = {"form": form, "extensions": extensions}
+    context = {"form": form, "extensions": extensions, "preset_contact": preset}
     if request.htmx:
         return render(request, "contacts/quicklog.html#form", context, status=status)
     return render(request, "contacts/quicklog.html", context)

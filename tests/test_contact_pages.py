@@ -950,21 +950,20 @@ def test_logging_a_meeting_with_only_a_new_person_creates_them(alice_client, ali
     assert list(nina.meetings.all()) == list(Meeting.objects.all())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="An archived contact's page (and meeting_log?contact=<archived id>) pre-picks them in "
-    "the quick log, but MeetingForm only accepts active contacts: logging always fails with "
-    "'One of the people picked is not in your contacts.'",
-)
-def test_quick_log_on_an_archived_contacts_page_logs_the_meeting(alice_client, alice):
+def test_an_archived_contacts_page_offers_no_quick_log(alice_client, alice):
     susan = make(alice, "Susan Planner")
     susan.archive()
     page = text_of(alice_client.get(susan.get_absolute_url()))
-    # The page offers the quick log with her already picked...
-    assert f'<input type="hidden" name="attendees" value="{susan.pk}">' in page
-    # ...so sending it as it is must log the meeting.
+    assert f'name="attendees" value="{susan.pk}"' not in page
+    assert "Unarchive them to log meetings" in page
+    response = alice_client.get(reverse("contacts:meeting_log"), {"contact": susan.pk})
+    assert response.status_code == 404
+
+
+def test_htmx_quick_log_from_a_contact_page_keeps_them_picked(alice_client, alice):
+    susan = make(alice, "Susan Planner")
     response = alice_client.post(
-        reverse("contacts:meeting_log"),
+        f"{reverse('contacts:meeting_log')}?contact={susan.pk}",
         {
             "attendees": [susan.pk],
             "kind": MeetingKind.CALL,
@@ -973,8 +972,28 @@ def test_quick_log_on_an_archived_contacts_page_logs_the_meeting(alice_client, a
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
-    assert "not in your contacts" not in text_of(response)
-    assert list(Meeting.objects.values_list("attendees", flat=True)) == [susan.pk]
+    assert Meeting.objects.count() == 1
+    assert f'name="attendees" value="{susan.pk}"' in text_of(response)
+
+
+def test_deleting_a_contact_removes_meetings_left_with_no_one(alice_client, alice):
+    susan = make(alice, "Susan Planner")
+    tom = make(alice, "Tom Two")
+    log_meeting(owner=alice, occurred_at=timezone.now(), kind=MeetingKind.CALL, attendees=[susan])
+    shared = log_meeting(
+        owner=alice, occurred_at=timezone.now(), kind=MeetingKind.EVENT, attendees=[susan, tom]
+    )
+    alice_client.post(reverse("contacts:delete", args=[susan.pk]))
+    assert list(Meeting.objects.all()) == [shared]
+    assert list(shared.attendees.all()) == [tom]
+
+
+def test_an_invalid_sort_keeps_the_search(alice_client, alice):
+    make(alice, "Susan Planner")
+    make(alice, "Tom Two")
+    page = text_of(alice_client.get(reverse("contacts:list"), {"q": "Susan", "sort": "bogus"}))
+    assert "Susan Planner" in page
+    assert "Tom Two" not in page
 
 
 def test_meeting_log_page_can_start_with_a_contact_picked(alice_client, alice):

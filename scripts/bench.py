@@ -1,0 +1,298 @@
+"""`make bench`: performance figures on PostgreSQL (not in the test suite).
+
+Uses its own database (BENCH_DATABASE_URL, default referralcrm_bench, dropped and
+re-created) and prints a table of figures:
+
+1. seed_demo: 10,000 contacts + 100,000 meetings (and the ledger: ~20,000 referrals) for one user
+2. the contact list, contact page, dashboard, ledger and who-to-ask for that user: SQL queries and ms
+3. the digest sweep over 10,000 users with 1,000,000 contacts: seconds and queries per user
+4. sending digests to a local SMTP server over one reused connection: e-mails per second
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/referralcrm_bench"
+)
+USERS = int(os.environ.get("BENCH_USERS", "10000"))
+CONTACTS_PER_USER = int(os.environ.get("BENCH_CONTACTS_PER_USER", "100"))
+SEND_COUNT = int(os.environ.get("BENCH_SEND", "1000"))
+
+
+def recreate_database() -> None:
+    parsed = urlparse(BENCH_URL)
+    name = parsed.path.lstrip("/")
+    admin = BENCH_URL.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = BENCH_URL
+    os.environ.setdefault("SECRET_KEY", "bench")
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "referralcrm.settings"
+    import django
+
+    django.setup()
+
+
+results: list[tuple[str, str]] = []
+
+
+def report(name: str, value: str) -> None:
+    results.append((name, value))
+    print(f"  {name}: {value}", flush=True)
+
+
+def bench_seed() -> None:
+    from django.core.management import call_command
+
+    start = time.perf_counter()
+    call_command(
+        "seed_demo", users=1, contacts=10_000, meetings=100_000, seed=1, password="bench-password"
+    )
+    report(
+        "seed_demo 10,000 contacts + 100,000 meetings (1 user)",
+        f"{time.perf_counter() - start:.1f} s",
+    )
+
+
+def bench_pages() -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from contacts.models import Contact
+    from referrals import reciprocity
+    from referrals.models import Referral
+
+    user = User.objects.get(email="user1@example.com")
+    report("referrals of that user", f"{Referral.objects.filter(owner=user).count():,}")
+    start = time.perf_counter()
+    rows = list(reciprocity.who_to_ask(user, limit=10))
+    report(
+        "who-to-ask list (10 rows) over 10,000 contacts",
+        f"{(time.perf_counter() - start) * 1000:.0f} ms",
+    )
+    assert rows, "who to ask is empty"
+    client = Client()
+    client.force_login(user)
+    contact = Contact.objects.filter(owner=user).order_by("-last_touched_at").first()
+    pages = {
+        "contact list": "/contacts/",
+        "contact list, search 'an'": "/contacts/?q=an",
+        "contact list, stalled": "/contacts/?stalled=on&sort=overdue",
+        "contact page": f"/contacts/{contact.pk}/",
+        "dashboard": "/dashboard/",
+        "ledger": "/referrals/",
+        "who to ask": "/referrals/who-to-ask/",
+        "follow-ups": "/followups/",
+    }
+    for name, url in pages.items():
+        client.get(url)  # warm
+        with CaptureQueriesContext(connection) as ctx:
+            start = time.perf_counter()
+            response = client.get(url)
+            ms = (time.perf_counter() - start) * 1000
+        assert response.status_code == 200, (url, response.status_code)
+        report(f"page {name}", f"{len(ctx.captured_queries)} queries, {ms:.0f} ms")
+
+
+def make_digest_population() -> None:
+    """USERS users with CONTACTS_PER_USER contacts each, a few due follow-ups each."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import User
+    from contacts.models import Contact, GainsFact
+    from followups.models import DigestPreference, FollowUp
+
+    rng = random.Random(7)
+    now = timezone.now()
+    start = time.perf_counter()
+    password = make_password("bench")
+    zones = ["UTC", "Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            [
+                User(email=f"digest{i}@example.com", password=password, time_zone=rng.choice(zones))
+                for i in range(USERS)
+            ],
+            batch_size=5000,
+        )
+        DigestPreference.objects.bulk_create(
+            [
+                DigestPreference(
+                    user=u,
+                    weekdays=[0, 1, 2, 3, 4, 5, 6],
+                    next_digest_at=now - timedelta(minutes=1),
+                    calendar_token=f"bench-{u.pk}",
+                )
+                for u in users
+            ],
+            batch_size=5000,
+        )
+    contacts_total = 0
+    for chunk_start in range(0, len(users), 500):
+        chunk = users[chunk_start : chunk_start + 500]
+        rows = []
+        for u in chunk:
+            for j in range(CONTACTS_PER_USER):
+                last = now - timedelta(days=rng.randint(0, 200))
+                cadence = rng.choice([14, 30, 60, 90, None])
+                rows.append(
+                    Contact(
+                        owner=u,
+                        name=f"Contact {j}",
+                        company="Co",
+                        cadence_days=cadence,
+                        last_touched_at=last,
+                        created_at=last - timedelta(days=30),
+                        touch_due_at=(last + timedelta(days=cadence)) if cadence else None,
+                    )
+                )
+        with transaction.atomic():
+            created = Contact.objects.bulk_create(rows, batch_size=10000)
+            contacts_total += len(created)
+            facts, followups = [], []
+            for c in created[:: CONTACTS_PER_USER // 10 or 1]:
+                facts.append(
+                    GainsFact(
+                        owner_id=c.owner_id,
+                        contact=c,
+                        kind="goal",
+                        text="Wants to grow",
+                        learned_on=now.date(),
+                    )
+                )
+                followups.append(
+                    FollowUp(
+                        owner_id=c.owner_id,
+                        contact=c,
+                        title="Call back",
+                        due_on=now.date() - timedelta(days=rng.randint(0, 5)),
+                    )
+                )
+            GainsFact.objects.bulk_create(facts, batch_size=10000)
+            FollowUp.objects.bulk_create(followups, batch_size=10000)
+    report(
+        f"digest population: {USERS:,} users, {contacts_total:,} contacts (built in)",
+        f"{time.perf_counter() - start:.1f} s",
+    )
+
+
+def bench_sweep() -> None:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.models import User
+    from followups import digest
+    from followups.models import DigestLog
+
+    now = timezone.now()
+    start = time.perf_counter()
+    total_logs = 0
+    with CaptureQueriesContext(connection) as ctx:
+        while True:
+            with transaction.atomic():
+                claimed = digest.sweep(now=now)
+            if not claimed:
+                break
+            logs = DigestLog.objects.filter(pk__in=claimed).values_list(
+                "pk", "user_id", "local_date"
+            )
+            users = User.objects.in_bulk([u for _, u, _ in logs])
+            for _, user_id, local_date in logs:
+                built = digest.build(users[user_id], local_date, now)
+                total_logs += not built.is_empty
+    elapsed = time.perf_counter() - start
+    queries = len(ctx.captured_queries)
+    report(
+        f"digest sweep: decide + build for {USERS:,} users",
+        f"{elapsed:.1f} s, {queries / max(USERS, 1):.1f} queries per user, {total_logs:,} non-empty",
+    )
+
+
+def bench_send() -> None:
+    import asyncio  # noqa: F401 - aiosmtpd needs it loaded
+
+    from aiosmtpd.controller import Controller
+    from django.core.mail import get_connection
+    from django.db.models import Prefetch  # noqa: F401
+    from django.utils import timezone
+
+    from followups import digest, mail
+    from followups.models import DigestLog
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(len(envelope.content))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    controller.start()
+    port = controller.server.sockets[0].getsockname()[1]
+    try:
+        now = timezone.now()
+        logs = list(DigestLog.objects.select_related("user").order_by("pk")[:SEND_COUNT])
+        built = [(digest.build(entry.user, entry.local_date, now), entry) for entry in logs]
+        built = [(d, e) for d, e in built if not d.is_empty]
+        connection = get_connection(
+            "django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=port, timeout=10
+        )
+        start = time.perf_counter()
+        connection.open()
+        for d, entry in built:
+            mail.build_message(d, entry, connection).send()
+        connection.close()
+        elapsed = time.perf_counter() - start
+    finally:
+        controller.stop()
+    report(
+        f"send {len(built):,} digests over one SMTP connection (render + send)",
+        f"{len(received) / elapsed:.0f} e-mails/s ({elapsed:.1f} s)",
+    )
+
+
+def main() -> int:
+    print(f"Benchmark database: {BENCH_URL}", flush=True)
+    recreate_database()
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    bench_seed()
+    bench_pages()
+    make_digest_population()
+    bench_sweep()
+    bench_send()
+    print("\n| figure | value |\n|---|---|")
+    for name, value in results:
+        print(f"| {name} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
