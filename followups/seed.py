@@ -176,14 +176,14 @@ class Seeder:
         return self.contacts[bisect.bisect_right(self.contact_cum, x, 0, len(self.contacts) - 1)]
 
     def draft(self, kind: str) -> dict:
-        """What a follow-up of ``kind`` is about: a meeting (attendee chosen later) or a
-        contact, and its due day and status."""
+        """What a follow-up of ``kind`` is about, a meeting (the attendee is chosen once
+        attendees are read) or a contact, and the day it was set on."""
         rng, today = self.rng, self.today
         horizon = today - timedelta(days=729)
         if kind == "done":
             window = (horizon, today - timedelta(days=1))
         elif kind == "overdue":
-            window = (today - timedelta(days=45), today - timedelta(days=1))
+            window = (today - timedelta(days=45), today - timedelta(days=2))
         elif kind == "today":
             window = (today - timedelta(days=10), today)
         elif kind == "snoozed":
@@ -193,7 +193,12 @@ class Seeder:
         meeting = None
         if rng.random() < FROM_MEETING_SHARE:
             meeting = self.meeting_between(*window)
-        contact = None if meeting else self.contact()
+        contact = None
+        if meeting is None:
+            for _ in range(5):  # one who was already a contact then, if possible
+                contact = self.contact()
+                if self.day(contact.created_at) <= window[1]:
+                    break
         start = self.day(meeting.occurred_at) if meeting else None
         if start is None:  # added on the contact's page
             start = max(window[0], self.day(contact.created_at))
@@ -201,9 +206,9 @@ class Seeder:
             start = min(start, today)
         return {"kind": kind, "meeting": meeting, "contact": contact, "start": start}
 
-    def due(self, kind: str, start: date, low: int, high: int) -> date:
+    def due(self, kind: str, start: date, created: date, low: int, high: int) -> date:
         rng, today = self.rng, self.today
-        due = start + timedelta(days=rng.randint(low, high))
+        due = max(created, start + timedelta(days=rng.randint(low, high)))
         if kind == "done":
             return min(due, today)
         if kind == "overdue":
@@ -229,7 +234,7 @@ class Seeder:
                 contact = contact or self.contact()
                 created_at = max(contact.created_at, min(now, self.at(draft["start"])))
                 title, low, high = title_for(rng, ON_CONTACT_TITLES, contact)
-            due_on = self.due(kind, draft["start"], low, high)
+            due_on = self.due(kind, draft["start"], self.day(created_at), low, high)
             completed_at = None
             if kind == "done":
                 done_day = due_on + timedelta(days=rng.randint(-2, 4))
