@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from referralcrm.http import parse_id
+
 from .meetings import FactInput
 from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
 
@@ -245,7 +247,7 @@ class MeetingForm(forms.Form):
         """Attendees to show as chips when the form is re-rendered."""
         if not self.is_bound:
             return list(self.initial.get("attendees", []))
-        ids = [i for i in self.data.getlist("attendees") if str(i).isdigit()]
+        ids = [i for i in map(parse_id, self.data.getlist("attendees")) if i]
         return list(self.fields["attendees"].queryset.filter(pk__in=ids))
 
 

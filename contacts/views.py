@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from referralcrm.http import safe_next
+from referralcrm.http import parse_id, safe_next
 
 from . import panels, quicklog, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
@@ -316,12 +316,10 @@ def pick_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def meeting_log(request: HttpRequest) -> HttpResponse:
     initial = {}
-    contact_id = request.GET.get("contact", "")
+    contact_id = parse_id(request.GET.get("contact"))
     preset = None
-    if contact_id.isdigit():
-        preset = get_object_or_404(
-            Contact.objects.for_user(request.user).active(), pk=int(contact_id)
-        )
+    if contact_id:
+        preset = get_object_or_404(Contact.objects.for_user(request.user).active(), pk=contact_id)
         initial["attendees"] = [preset]
     form = MeetingForm(request.POST or None, owner=request.user, initial=initial)
     extensions = quicklog.extensions()

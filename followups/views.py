@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from contacts.models import Contact, MeetingKind
-from referralcrm.http import safe_next
+from referralcrm.http import parse_id, safe_next
 
 from . import calendar, digest, tokens
 from .forms import DigestPreferenceForm, FollowUpForm, SnoozeForm
@@ -57,7 +57,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
 def followup_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     followup = _get_followup(request, pk) if pk else None
     initial = {}
-    if not followup and (cid := request.GET.get("contact", "")).isdigit():
+    if not followup and (cid := parse_id(request.GET.get("contact"))):
         initial["contact"] = get_object_or_404(Contact.objects.for_user(request.user), pk=cid)
     form = FollowUpForm(
         request.POST or None, instance=followup, owner=request.user, initial=initial

@@ -11,3 +11,11 @@ def safe_next(request: HttpRequest, default: str = "dashboard") -> str:
     ):
         return target
     return reverse(default)
+
+
+def parse_id(value) -> int | None:
+    """A positive database id from a query or form value, or None ('²'.isdigit() is True)."""
+    text = str(value or "")
+    if text.isascii() and text.isdecimal() and len(text) < 19:
+        return int(text)
+    return None

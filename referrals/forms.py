@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from contacts.models import Contact
+from referralcrm.http import parse_id
 
 from .models import (
     CLOSED_STATUSES,
@@ -33,7 +34,8 @@ class OwnedContactField(forms.ModelChoiceField):
 
     widget = forms.HiddenInput
 
-    def __init__(self, *, owner, **kwargs):
+    def __init__(self, *, owner, keep=None, **kwargs):
+        self.keep = keep  # an archived contact already on the record may stay
         kwargs.setdefault("error_messages", {})
         kwargs["error_messages"].setdefault("required", "Pick someone from your contacts.")
         kwargs["error_messages"].setdefault(
@@ -41,9 +43,16 @@ class OwnedContactField(forms.ModelChoiceField):
         )
         super().__init__(queryset=Contact.objects.for_user(owner), **kwargs)
 
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if parse_id(value) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
     def clean(self, value):
         contact = super().clean(value)
-        if contact is not None and contact.is_archived:
+        if contact is not None and contact.is_archived and contact != self.keep:
             raise ValidationError(f"{contact.name} is archived: unarchive them first.")
         return contact
 
@@ -59,8 +68,8 @@ class PickerFormMixin:
 
     def picked(self, name: str) -> list[Contact]:
         if self.is_bound:
-            value = self.data.get(name, "")
-            if not str(value).isdigit():
+            value = parse_id(self.data.get(name))
+            if value is None:
                 return []
             return list(self.fields[name].queryset.filter(pk=value)[:1])
         initial = self.initial.get(name) or (
@@ -68,8 +77,8 @@ class PickerFormMixin:
         )
         if isinstance(initial, Contact):
             return [initial]
-        if initial:
-            return list(self.fields[name].queryset.filter(pk=initial)[:1])
+        if parse_id(initial):
+            return list(self.fields[name].queryset.filter(pk=parse_id(initial))[:1])
         return []
 
     @property
@@ -122,7 +131,9 @@ class ReferralForm(PickerFormMixin, forms.ModelForm):
     def __init__(self, *args, owner, **kwargs):
         self.owner = owner
         super().__init__(*args, **kwargs)
-        self.fields["partner"] = OwnedContactField(owner=owner, label="Partner")
+        self.fields["partner"] = OwnedContactField(
+            owner=owner, label="Partner", keep=self.instance.partner if self.instance.pk else None
+        )
         self.fields["prospect_contact"] = OwnedContactField(
             owner=owner, required=False, label="Prospect is in my contacts"
         )

@@ -5,6 +5,7 @@ Totals are kept per currency; amounts in different currencies are never added.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -31,20 +32,42 @@ CURRENCY_CHOICES = [
 ]
 
 
+_GROUPED_COMMA = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,234,567.89
+_GROUPED_DOT = re.compile(r"^\d{1,3}(\.\d{3})+(,\d{1,2})?$")  # 1.234.567,89
+_DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")  # 45,50
+
+
+def _normalise_separators(text: str) -> str:
+    """Read '1,234.50' and European '1.234,50' / '45,50' alike; refuse what is ambiguous."""
+    if "," not in text:
+        return text
+    if _GROUPED_COMMA.match(text):
+        return text.replace(",", "")
+    if _GROUPED_DOT.match(text) or _DECIMAL_COMMA.match(text):
+        return text.replace(".", "").replace(",", ".")
+    raise ValueError("ambiguous separators")
+
+
 def parse_amount(text: str) -> Decimal:
-    """Parse '1,234.50', '$1234.5', '(12.00)' or '-12' into a Decimal with 2 places."""
-    cleaned = text.strip().replace(",", "").replace(" ", "")
+    """Parse '1,234.50', '1.234,50', '$1234.5', '(12.00)' or '-12' into a Decimal with 2 places."""
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     for symbol in ("$", "€", "£", "¥", "₹"):
         cleaned = cleaned.replace(symbol, "")
     negative = cleaned.startswith("(") and cleaned.endswith(")")
     cleaned = cleaned.strip("()")
+    if cleaned.startswith("-"):
+        negative, cleaned = not negative, cleaned[1:]
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
+        value = Decimal(_normalise_separators(cleaned))
+        if not value.is_finite():
+            raise InvalidOperation
+        if abs(value) > MAX_AMOUNT * 1000:
+            raise ValueError(f"“{text}” is too large")
+        value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError) as exc:
+        if "too large" in str(exc):
+            raise
         raise ValueError(f"“{text}” is not an amount") from exc
-    if not value.is_finite():
-        raise ValueError(f"“{text}” is not an amount")
-    value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return -value if negative else value
 
 

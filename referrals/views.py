@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
-from referralcrm.http import safe_next
+from referralcrm.http import parse_id, safe_next
 
 from . import reciprocity, spend_import
 from .forms import CloseForm, IntroductionForm, LedgerFilterForm, ReferralForm, SpendForm
@@ -40,7 +40,7 @@ def _get_spend(request: HttpRequest, pk: int) -> Spend:
 
 
 def _get_contact(request: HttpRequest, pk) -> Contact | None:
-    if not str(pk or "").isdigit():
+    if (pk := parse_id(pk)) is None:
         return None
     return get_object_or_404(Contact.objects.for_user(request.user), pk=pk)
 
@@ -62,8 +62,10 @@ def _period_start(period: str, today: date) -> tuple[date | None, date | None]:
     return None, None
 
 
-def _totals(referrals) -> dict:
-    """Counts each way and closed-won value per currency: two aggregate queries."""
+def _totals(referrals, closed=None) -> dict:
+    """Counts each way and closed-won value per currency: two aggregate queries.
+
+    ``closed`` (default: the same referrals) is where the closed value is summed from."""
     counts = referrals.aggregate(
         given=Count("pk", filter=Q(direction=Direction.GIVEN)),
         received=Count("pk", filter=Q(direction=Direction.RECEIVED)),
@@ -71,7 +73,8 @@ def _totals(referrals) -> dict:
         won=Count("pk", filter=Q(status=Status.WON)),
     )
     rows = (
-        referrals.filter(status=Status.WON, value__isnull=False)
+        (referrals if closed is None else closed)
+        .filter(status=Status.WON, value__isnull=False)
         .values("direction", "currency")
         .annotate(total=Sum("value"))
         .order_by("currency")
@@ -312,6 +315,10 @@ def spend_import_upload(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "GET":
         return render(request, "referrals/spend_import.html", context)
+    if context["currency"] not in dict(CURRENCY_CHOICES):
+        context["error"] = "Pick a currency from the list."
+        context["currency"] = request.user.default_currency
+        return render(request, "referrals/spend_import.html", context, status=400)
     upload = request.FILES.get("file")
     if upload is None:
         context["error"] = "Choose a CSV file to upload."
@@ -361,10 +368,13 @@ def spend_import_confirm(request: HttpRequest) -> HttpResponse:
         return redirect("referrals:spend_import")
     parsed = spend_import.Parsed.from_session(stored["parsed"])
     wanted = {payee: request.POST.get(f"payee_{i}", "") for i, payee in enumerate(parsed.payees)}
-    ids = [int(v) for v in wanted.values() if v.isdigit()]
-    contacts = Contact.objects.for_user(request.user).active().in_bulk(ids)
-    mapping = {payee: contacts.get(int(v)) if v.isdigit() else None for payee, v in wanted.items()}
-    if any(v.isdigit() and int(v) not in contacts for v in wanted.values()):
+    chosen = {payee: parse_id(v) for payee, v in wanted.items()}
+    contacts = (
+        Contact.objects.for_user(request.user).active().in_bulk([i for i in chosen.values() if i])
+    )
+    mapping = {payee: contacts.get(i) if i else None for payee, i in chosen.items()}
+    refused = any(v and chosen[p] is None for p, v in wanted.items())
+    if refused or any(i and i not in contacts for i in chosen.values()):
         return _render_preview(
             request,
             parsed,

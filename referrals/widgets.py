@@ -29,7 +29,9 @@ def month_widget(request) -> Widget:
     from .views import _totals
 
     start = timezone.localdate().replace(day=1)
-    totals = _totals(Referral.objects.for_user(request.user).filter(referred_on__gte=start))
+    mine = Referral.objects.for_user(request.user)
+    # Counts of referrals passed this month; value of business closed this month.
+    totals = _totals(mine.filter(referred_on__gte=start), closed=mine.filter(closed_on__gte=start))
     return Widget("referrals/widgets/month.html", {"totals": totals, "start": start})
 
 
@@ -62,7 +64,9 @@ def _at(day) -> datetime:
 
 
 def referral_entries(contact, limit: int) -> list[timeline.Entry]:
-    rows = contact.referrals.order_by("-referred_on", "-pk")[:limit]
+    rows = Referral.objects.filter(owner_id=contact.owner_id, partner=contact).order_by(
+        "-referred_on", "-pk"
+    )[:limit]
     return [
         timeline.Entry(_at(r.referred_on), "referrals/timeline/referral.html", r, "referral")
         for r in rows
