@@ -580,5 +580,5 @@ class Command(BaseCommand):
 
 def format_counts(counts: Counter) -> str:
     keys = ["contacts", "meetings", "attendees", "GAINS facts", "tags", "tag links"]
-    keys += [k for k in counts if k not in keys]  # what the registered seeders added
+    keys += [k for k in counts if k not in {*keys, "users", "new users"}]  # from other apps
     return ", ".join(f"{counts[k]} {'new tags' if k == 'tags' else k}" for k in keys)
