@@ -37,6 +37,8 @@ FOLLOWUPS_IN_DIGEST = 10
 REFERRALS_IN_DIGEST = 5
 CLAIM_TTL = timedelta(seconds=getattr(settings, "DIGEST_CLAIM_TTL", 600))
 SWEEP_BATCH = 500
+# A digest more than this late (beat was down all day) is skipped, not sent stale.
+MISSED_AFTER = timedelta(hours=20)
 
 
 # --- When ---------------------------------------------------------------------------
@@ -197,7 +199,7 @@ def _claim_user(pref: DigestPreference, now: datetime) -> int | None:
     ).update(next_digest_at=following)
     if not changed:
         return None  # another sweep claimed this user first
-    if (now - scheduled) > timedelta(hours=20):
+    if (now - scheduled) > MISSED_AFTER:
         return None  # a day missed entirely (beat was down): don't send a stale digest
     log_row, created = DigestLog.objects.get_or_create(user_id=pref.user_id, local_date=local_date)
     return log_row.pk if created else None

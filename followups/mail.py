@@ -87,7 +87,12 @@ def send_digest_email(digest, entry, connection=None) -> None:
         try:
             build_message(digest, entry, conn).send()
             return
-        except (smtplib.SMTPServerDisconnected, ConnectionError, OSError):
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            # The server dropped the cached connection before the message was taken:
+            # reconnect once. Refusals (4xx/5xx) and timeouts go to the task's retry.
             drop_cached_connection()
             if attempt == 2:
                 raise
+        except (smtplib.SMTPException, OSError):
+            drop_cached_connection()
+            raise

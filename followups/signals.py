@@ -12,7 +12,6 @@ def keep_digest_scheduled(sender, instance: User, created: bool, update_fields=N
     from . import digest
     from .models import DigestPreference
 
-    pref, made = DigestPreference.objects.get_or_create(user=instance)
-    if made or created or update_fields is None:
-        pref.user = instance
-        digest.schedule(pref)
+    pref, _ = DigestPreference.objects.get_or_create(user=instance)
+    pref.user = instance
+    digest.schedule(pref)

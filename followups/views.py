@@ -173,7 +173,8 @@ def act(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "followups/act.html", context)
     try:
-        with transaction.atomic():
+        # Not logged in: dates ("snooze a week") are the user's own, not the server's.
+        with transaction.atomic(), timezone.override(user.tzinfo):
             tokens.consume(action)
             done = _perform(action, target)
     except tokens.BadToken as exc:

@@ -55,10 +55,11 @@ class Command(BaseCommand):
         n = 0
         for pref in due.order_by("next_digest_at")[: digest.SWEEP_BATCH]:
             local_date = pref.next_digest_at.astimezone(pref.user.tzinfo).date()
-            built = digest.build(pref.user, local_date, when)
-            self.stdout.write(
-                f"{pref.user.email} {local_date}: "
-                + ("nothing to report" if built.is_empty else f"{built.count} items")
-            )
+            if not pref.user.is_active or when - pref.next_digest_at > digest.MISSED_AFTER:
+                outcome = "skipped (inactive user, or the day was missed)"
+            else:
+                built = digest.build(pref.user, local_date, when)
+                outcome = "nothing to report" if built.is_empty else f"{built.count} items"
+            self.stdout.write(f"{pref.user.email} {local_date}: {outcome}")
             n += 1
         self.stdout.write(f"{n} due (dry run: nothing sent).")
