@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -120,6 +121,62 @@ def balance_for(user, partner: Contact) -> Balance:
     )
 
 
+WHO_TO_ASK_SQL = """
+WITH r AS (
+    SELECT partner_id,
+           COUNT(*) FILTER (WHERE direction = 'given') AS given,
+           COUNT(*) FILTER (WHERE direction = 'given' AND status = 'won') AS given_won,
+           COUNT(*) FILTER (WHERE direction = 'received') AS received,
+           MAX(referred_on) FILTER (WHERE direction = 'received') AS last_received
+    FROM referrals_referral
+    WHERE owner_id = %(owner)s
+    GROUP BY partner_id
+), s AS (
+    SELECT contact_id,
+           COUNT(*) AS spend_count,
+           SUM(amount) FILTER (WHERE currency = %(currency)s) AS spend_total
+    FROM referrals_spend
+    WHERE owner_id = %(owner)s
+    GROUP BY contact_id
+)
+SELECT c.id, c.name, c.company, c.profession, c.stage,
+       COALESCE(r.given, 0) AS given,
+       COALESCE(r.given_won, 0) AS given_won,
+       COALESCE(r.received, 0) AS received,
+       r.last_received,
+       COALESCE(s.spend_count, 0) AS spend_count,
+       s.spend_total,
+       COALESCE(r.given, 0) + COALESCE(s.spend_count, 0) - COALESCE(r.received, 0) AS owed
+FROM contacts_contact c
+LEFT JOIN r ON r.partner_id = c.id
+LEFT JOIN s ON s.contact_id = c.id
+WHERE c.owner_id = %(owner)s
+  AND NOT c.is_archived
+  AND (r.partner_id IS NOT NULL OR s.contact_id IS NOT NULL)
+  AND COALESCE(r.given, 0) + COALESCE(s.spend_count, 0) - COALESCE(r.received, 0) > 0
+ORDER BY owed DESC, given DESC, received ASC, c.name ASC, c.id ASC
+LIMIT %(limit)s
+"""
+
+
+def who_to_ask(user, limit: int = 10):
+    """Partners the user gave most to (referrals + spends) who gave least back.
+
+    One query. On PostgreSQL each ledger table is aggregated once per partner (a
+    single pass over the user's rows through the owner indexes) and joined to the
+    contacts; elsewhere (the embedded SQLite default) correlated subqueries do it.
+    Every table is scoped to ``user`` in the SQL itself.
+    """
+    if connection.vendor == "postgresql":
+        return list(
+            Contact.objects.raw(
+                WHO_TO_ASK_SQL,
+                {"owner": user.pk, "currency": user.default_currency, "limit": limit},
+            )
+        )
+    return list(_who_to_ask_portable(user, limit))
+
+
 def _count(qs):
     return Coalesce(
         Subquery(qs.order_by().values("partner").annotate(c=Count("pk")).values("c")[:1]),
@@ -128,12 +185,7 @@ def _count(qs):
     )
 
 
-def who_to_ask(user, limit: int = 10):
-    """Partners the user gave most to (referrals + spends) who gave least back.
-
-    One query: per-partner counts are correlated subqueries on the indexed
-    (partner, direction) and (contact, currency) columns.
-    """
+def _who_to_ask_portable(user, limit: int):
     mine = Referral.objects.filter(owner=user, partner=OuterRef("pk"))
     spends = Spend.objects.filter(owner=user, contact=OuterRef("pk")).order_by().values("contact")
     return (

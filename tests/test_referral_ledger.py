@@ -730,3 +730,28 @@ def test_this_month_widget_counts_business_closed_this_month(alice_client, alice
     page = alice_client.get(reverse("dashboard")).content.decode()
     month = page.split("This month", 1)[1].split("</section>", 1)[0]
     assert "$900" in month
+
+
+def test_who_to_ask_sql_and_portable_versions_agree(alice):
+    """The PostgreSQL query and the portable (SQLite) one rank partners the same way."""
+    from referrals.models import Direction, Referral, Spend
+
+    partners = [Contact.objects.create(owner=alice, name=f"Partner {i}") for i in range(6)]
+    for i, partner in enumerate(partners):
+        for _ in range(i):
+            Referral.objects.create(
+                owner=alice, direction=Direction.GIVEN, partner=partner, prospect_name="P"
+            )
+        if i % 2:
+            Referral.objects.create(
+                owner=alice, direction=Direction.RECEIVED, partner=partner, prospect_name="Q"
+            )
+        if i % 3 == 0:
+            Spend.objects.create(owner=alice, contact=partner, amount=Decimal("40"))
+    fast = reciprocity.who_to_ask(alice, limit=10)
+    portable = list(reciprocity._who_to_ask_portable(alice, 10))
+    fields = ("pk", "given", "given_won", "received", "spend_count", "spend_total", "owed")
+    assert [tuple(getattr(c, f) for f in fields) for c in fast] == [
+        tuple(getattr(c, f) for f in fields) for c in portable
+    ]
+    assert len(fast) >= 3
