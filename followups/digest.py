@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ FOLLOWUPS_IN_DIGEST = 10
 REFERRALS_IN_DIGEST = 5
 CLAIM_TTL = timedelta(seconds=getattr(settings, "DIGEST_CLAIM_TTL", 600))
 SWEEP_BATCH = 500
+MAX_BATCHES = 200  # 100,000 users per sweep run; the rest wait for the next run
 # A digest more than this late (beat was down all day) is skipped, not sent stale.
 MISSED_AFTER = timedelta(hours=20)
 
@@ -167,42 +168,70 @@ def _best_fact(facts: list[GainsFact]) -> GainsFact | None:
 def sweep(now: datetime | None = None, enqueue=None) -> list[int]:
     """Claim every user whose digest is due; return the DigestLog ids to send.
 
-    ``enqueue(log_id)`` is called after commit for each claimed log (the Celery task's
-    ``delay`` in production; None to only return them, for the synchronous command).
+    Works in batches of ``SWEEP_BATCH`` users, each in its own transaction with three
+    queries: the due preferences (``select_for_update(skip_locked=True)``, so sweeps
+    running at once split the work instead of waiting), one INSERT of that day's logs
+    that skips rows already there (the unique (user, local date) key is the claim: a
+    user whose log exists is never claimed twice), and one UPDATE moving each
+    ``next_digest_at`` to the next local digest time. ``enqueue(log_id)`` runs after
+    each batch commits (the Celery task's ``delay``; None for the synchronous command).
     """
     now = now or timezone.now()
     claimed: list[int] = []
-    due = list(
-        DigestPreference.objects.filter(enabled=True, next_digest_at__lte=now)
-        .select_related("user")
-        .order_by("next_digest_at")[:SWEEP_BATCH]
-    )
-    for pref in due:
-        log_id = _claim_user(pref, now)
-        if log_id is not None:
-            claimed.append(log_id)
-    claimed += [pk for pk in _expired_claims(now) if pk not in claimed]
-    if enqueue is not None:
-        for log_id in claimed:
-            transaction.on_commit(lambda log_id=log_id: enqueue(log_id))
-    return claimed
+    for _ in range(MAX_BATCHES):
+        batch_claimed, seen = _sweep_batch(now, enqueue)
+        claimed += batch_claimed
+        if seen < SWEEP_BATCH:
+            break
+    with transaction.atomic():
+        retry = [pk for pk in _expired_claims(now) if pk not in claimed]
+        if enqueue is not None:
+            for log_id in retry:
+                transaction.on_commit(lambda log_id=log_id: enqueue(log_id))
+    return claimed + retry
 
 
 @transaction.atomic
-def _claim_user(pref: DigestPreference, now: datetime) -> int | None:
-    tz = pref.user.tzinfo
-    scheduled = pref.next_digest_at
-    local_date = scheduled.astimezone(tz).date()
-    following = next_digest_at(pref, tz, max(now, scheduled))
-    changed = DigestPreference.objects.filter(
-        pk=pref.pk, next_digest_at=scheduled, enabled=True
-    ).update(next_digest_at=following)
-    if not changed:
-        return None  # another sweep claimed this user first
-    if (now - scheduled) > MISSED_AFTER:
-        return None  # a day missed entirely (beat was down): don't send a stale digest
-    log_row, created = DigestLog.objects.get_or_create(user_id=pref.user_id, local_date=local_date)
-    return log_row.pk if created else None
+def _sweep_batch(now: datetime, enqueue) -> tuple[list[int], int]:
+    due = list(
+        DigestPreference.objects.filter(enabled=True, next_digest_at__lte=now)
+        .select_related("user")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("next_digest_at")[:SWEEP_BATCH]
+    )
+    if not due:
+        return [], 0
+    wanted = []  # (user id, local date) of digests to send today
+    for pref in due:
+        tz = pref.user.tzinfo
+        scheduled = pref.next_digest_at
+        if now - scheduled <= MISSED_AFTER:  # a day missed entirely is skipped, not sent stale
+            wanted.append((pref.user_id, scheduled.astimezone(tz).date()))
+        pref.next_digest_at = next_digest_at(pref, tz, max(now, scheduled))
+    claimed = _insert_logs(wanted, now)
+    DigestPreference.objects.bulk_update(due, ["next_digest_at"])
+    if enqueue is not None:
+        for log_id in claimed:
+            transaction.on_commit(lambda log_id=log_id: enqueue(log_id))
+    return claimed, len(due)
+
+
+def _insert_logs(wanted: list[tuple[int, date]], now: datetime) -> list[int]:
+    """INSERT the day's logs, skipping any that exist; return the ids of the new ones."""
+    if not wanted:
+        return []
+    table = connection.ops.quote_name(DigestLog._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, 0, 0, '', %s)"] * len(wanted))
+    params: list = []
+    for user_id, local_date in wanted:
+        params += [user_id, local_date, DigestState.PENDING, now]
+    sql = (
+        f"INSERT INTO {table} (user_id, local_date, state, attempts, items, last_error, created_at) "  # noqa: S608 - only constants and placeholders
+        f"VALUES {rows} ON CONFLICT (user_id, local_date) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _expired_claims(now: datetime) -> list[int]:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -571,6 +571,11 @@ class Command(BaseCommand):
             if options["verbosity"] >= 2:
                 self.stdout.write(f"  {email}: {format_counts(counts)}")
 
+        if connection.vendor == "postgresql":
+            # Fresh statistics after a bulk load, as autovacuum would gather later:
+            # without them the planner takes thousands of rows for a handful.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Seeded {totals['users']} users ({totals['new users']} new): "
