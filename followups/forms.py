@@ -6,12 +6,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from referrals.forms import DATE_INPUT, OwnedContactField, PickerFormMixin
+from referrals.forms import DATE_INPUT, OwnedContactField, OwnedModelForm
 
 from .models import WEEKDAYS, DigestPreference, FollowUp
 
 
-class FollowUpForm(PickerFormMixin, forms.ModelForm):
+class FollowUpForm(OwnedModelForm):
     class Meta:
         model = FollowUp
         fields = ["contact", "title", "due_on"]
@@ -19,8 +19,7 @@ class FollowUpForm(PickerFormMixin, forms.ModelForm):
         labels = {"title": "What to do", "due_on": "Due"}
 
     def __init__(self, *args, owner, **kwargs):
-        self.owner = owner
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, owner=owner, **kwargs)
         self.fields["contact"] = OwnedContactField(owner=owner, label="With")
         self.fields["due_on"].initial = timezone.localdate() + timedelta(days=1)
 
@@ -35,12 +34,6 @@ class FollowUpForm(PickerFormMixin, forms.ModelForm):
         if due < timezone.localdate() - timedelta(days=365):
             raise ValidationError("That is more than a year ago.")
         return due
-
-    def save(self, commit: bool = True) -> FollowUp:
-        followup = super().save(commit=False)
-        followup.owner = self.owner
-        followup.save()
-        return followup
 
 
 class SnoozeForm(forms.Form):

@@ -102,7 +102,22 @@ class PickerFormMixin:
         return self.picked("contact_b")
 
 
-class ReferralForm(PickerFormMixin, forms.ModelForm):
+class OwnedModelForm(PickerFormMixin, forms.ModelForm):
+    """A form for a user-owned model: built with ``owner=``, saves with that owner."""
+
+    def __init__(self, *args, owner, **kwargs):
+        self.owner = owner
+        super().__init__(*args, **kwargs)
+
+    def save(self, commit: bool = True):
+        obj = super().save(commit=False)
+        obj.owner = self.owner
+        obj.save()
+        self.save_m2m()
+        return obj
+
+
+class ReferralForm(OwnedModelForm):
     class Meta:
         model = Referral
         fields = [
@@ -129,8 +144,7 @@ class ReferralForm(PickerFormMixin, forms.ModelForm):
         labels = {"closed_on": "Date closed"}
 
     def __init__(self, *args, owner, **kwargs):
-        self.owner = owner
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, owner=owner, **kwargs)
         self.fields["partner"] = OwnedContactField(
             owner=owner, label="Partner", keep=self.instance.partner if self.instance.pk else None
         )
@@ -170,10 +184,8 @@ class ReferralForm(PickerFormMixin, forms.ModelForm):
     def save(self, commit: bool = True) -> Referral:
         from .models import StatusChange
 
-        referral = super().save(commit=False)
-        referral.owner = self.owner
-        status_changed = "status" in self.changed_data or not referral.pk
-        referral.save()
+        status_changed = self.instance.pk is None or "status" in self.changed_data
+        referral = super().save()
         if status_changed:
             StatusChange.objects.create(
                 referral=referral,
@@ -217,7 +229,7 @@ class CloseForm(forms.Form):
         return data
 
 
-class IntroductionForm(PickerFormMixin, forms.ModelForm):
+class IntroductionForm(OwnedModelForm):
     class Meta:
         model = Introduction
         fields = [
@@ -233,8 +245,7 @@ class IntroductionForm(PickerFormMixin, forms.ModelForm):
         widgets = {"introduced_on": DATE_INPUT, "notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, owner, **kwargs):
-        self.owner = owner
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, owner=owner, **kwargs)
         self.fields["contact_a"] = OwnedContactField(owner=owner, label="Introduce")
         self.fields["contact_b"] = OwnedContactField(owner=owner, label="To")
 
@@ -247,14 +258,8 @@ class IntroductionForm(PickerFormMixin, forms.ModelForm):
             self.add_error("contact_b", "Pick two different people.")
         return data
 
-    def save(self, commit: bool = True) -> Introduction:
-        intro = super().save(commit=False)
-        intro.owner = self.owner
-        intro.save()
-        return intro
 
-
-class SpendForm(PickerFormMixin, forms.ModelForm):
+class SpendForm(OwnedModelForm):
     class Meta:
         model = Spend
         fields = ["contact", "spent_on", "amount", "currency", "description"]
@@ -267,19 +272,12 @@ class SpendForm(PickerFormMixin, forms.ModelForm):
         labels = {"contact": "Paid to"}
 
     def __init__(self, *args, owner, **kwargs):
-        self.owner = owner
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, owner=owner, **kwargs)
         self.fields["contact"] = OwnedContactField(owner=owner, label="Paid to")
         self.fields["currency"] = _currency_field(owner.default_currency)
 
     def clean_spent_on(self):
         return _not_future(self.cleaned_data["spent_on"])
-
-    def save(self, commit: bool = True) -> Spend:
-        spend = super().save(commit=False)
-        spend.owner = self.owner
-        spend.save()
-        return spend
 
 
 class LedgerFilterForm(forms.Form):
