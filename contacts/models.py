@@ -152,6 +152,15 @@ class Contact(models.Model):
     word_of_mouth = models.TextField("what others in the network say", blank=True)
 
     is_archived = models.BooleanField(default=False)
+    # A fellow group member added to the user's contacts: their shared profile shows live.
+    linked_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     # Denormalised by log_meeting(), in the same transaction as the meeting, so lists
     # and the stalled sweep need no aggregate over meetings.
     last_touched_at = models.DateTimeField(null=True, blank=True)
@@ -180,6 +189,12 @@ class Contact(models.Model):
             models.CheckConstraint(
                 condition=Q(cadence_days__isnull=True) | Q(cadence_days__gte=1),
                 name="contact_cadence_positive",
+            ),
+            # One contact per fellow member (groups.members.contact_for finds or makes it).
+            models.UniqueConstraint(
+                fields=["owner", "linked_user"],
+                name="contact_one_per_linked_user",
+                condition=Q(linked_user__isnull=False),
             ),
         ]
 

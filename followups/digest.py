@@ -15,6 +15,7 @@ next sweep re-enqueues rows whose claim expired (a worker killed mid-send).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -88,6 +89,31 @@ def preference_for(user: User) -> DigestPreference:
 # --- What ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Section:
+    """A part of the digest another app provides (e.g. groups: "Bob thanked you for...").
+
+    ``build(user, local_date)`` returns the items (a bounded number of queries);
+    ``mark_sent(user, items)`` runs after the e-mail went out, so an item is reported once.
+    The templates render ``items`` (with ``section``) in the text and HTML bodies.
+    """
+
+    name: str
+    build: Callable
+    mark_sent: Callable
+    text_template: str
+    html_template: str
+
+
+_sections: list[Section] = []
+
+
+def register_section(section: Section) -> Section:
+    if all(s.name != section.name for s in _sections):
+        _sections.append(section)
+    return section
+
+
 @dataclass
 class StalledItem:
     contact: Contact
@@ -103,10 +129,18 @@ class Digest:
     due_today: list[FollowUp] = field(default_factory=list)
     stalled: list[StalledItem] = field(default_factory=list)
     referrals: list = field(default_factory=list)
+    sections: list[tuple[Section, list]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.overdue) + len(self.due_today) + len(self.stalled) + len(self.referrals)
+        extra = sum(len(items) for _, items in self.sections)
+        return (
+            len(self.overdue)
+            + len(self.due_today)
+            + len(self.stalled)
+            + len(self.referrals)
+            + extra
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -114,7 +148,7 @@ class Digest:
 
 
 def build(user: User, local_date: date, now: datetime | None = None) -> Digest:
-    """Four queries whatever the size of the user's network."""
+    """Four queries (and those of the registered sections) whatever the size of the network."""
     from referrals.models import Referral
 
     now = now or timezone.now()
@@ -151,6 +185,9 @@ def build(user: User, local_date: date, now: datetime | None = None) -> Digest:
         .select_related("partner")
         .order_by("referred_on", "pk")[:REFERRALS_IN_DIGEST]
     )
+    for section in _sections:
+        if items := section.build(user, local_date):
+            digest.sections.append((section, items))
     return digest
 
 
@@ -289,6 +326,8 @@ def send_log(log_id: int, now: datetime | None = None, connection=None) -> str:
         )
         raise
     _finish(entry, DigestState.SENT, digest.count)
+    for section, items in digest.sections:
+        section.mark_sent(user, items)
     return DigestState.SENT
 
 

@@ -2,6 +2,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from groups.admin import organise_site
+
 from . import views
 
 # The admin login goes through allauth's rate-limited login (and its MFA step).
@@ -18,6 +20,8 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("followups/", include("followups.urls")),
     path("referrals/", include("referrals.urls")),
+    path("groups/", include("groups.urls")),
+    path("organise/", organise_site.urls),
     path("admin/", admin.site.urls),
 ]
 

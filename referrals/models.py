@@ -89,6 +89,17 @@ class Referral(models.Model):
     closed_on = models.DateField(null=True, blank=True)
     thanks_sent_on = models.DateField("thank-you sent", null=True, blank=True)
     thanks_received_on = models.DateField("thank-you received", null=True, blank=True)
+    notes = models.TextField("private notes", blank=True, max_length=4000)
+    # A slip between group members: this row is the owner's side of it. Its shared
+    # fields are written only by groups.slips (both sides at once), never edited here.
+    slip = models.ForeignKey(
+        "groups.Slip",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ledger_rows",
+        editable=False,
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -116,6 +127,11 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=Q(value__isnull=True) | Q(value__gte=0), name="referral_value_positive"
             ),
+            models.UniqueConstraint(
+                fields=["owner", "slip"],
+                name="referral_one_row_per_slip_side",
+                condition=Q(slip__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,7 +139,13 @@ class Referral(models.Model):
         return f"{arrow} {self.prospect_name}"
 
     def get_absolute_url(self) -> str:
+        if self.slip_id:
+            return reverse("groups:slip", args=[self.slip_id])
         return reverse("referrals:detail", args=[self.pk])
+
+    @property
+    def is_shared(self) -> bool:
+        return self.slip_id is not None
 
     @property
     def is_open(self) -> bool:

@@ -31,6 +31,17 @@ def _get_referral(request: HttpRequest, pk: int) -> Referral:
     return get_object_or_404(Referral.objects.for_user(request.user), pk=pk)
 
 
+def _shared(request: HttpRequest, referral: Referral) -> HttpResponse | None:
+    """A slip's ledger row changes only on the slip (both sides at once, audited)."""
+    if not referral.is_shared:
+        return None
+    if request.method == "POST":
+        messages.info(
+            request, "This referral is a slip shared with a fellow member: change it here."
+        )
+    return redirect(referral.get_absolute_url())
+
+
 def _get_intro(request: HttpRequest, pk: int) -> Introduction:
     return get_object_or_404(Introduction.objects.for_user(request.user), pk=pk)
 
@@ -143,6 +154,8 @@ def referral_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def referral_edit(request: HttpRequest, pk: int) -> HttpResponse:
     referral = _get_referral(request, pk)
+    if shared := _shared(request, referral):
+        return shared
     form = ReferralForm(request.POST or None, instance=referral, owner=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -156,6 +169,8 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     referral = get_object_or_404(
         Referral.objects.for_user(request.user).select_related("partner", "prospect_contact"), pk=pk
     )
+    if shared := _shared(request, referral):
+        return shared
     context = {
         "referral": referral,
         "history": list(referral.history.all()),
@@ -179,6 +194,8 @@ def _row_or_redirect(request: HttpRequest, referral: Referral) -> HttpResponse:
 def referral_advance(request: HttpRequest, pk: int) -> HttpResponse:
     """Move an open referral one step forward: passed → contacted → meeting held."""
     referral = _get_referral(request, pk)
+    if shared := _shared(request, referral):
+        return shared
     if referral.next_status:
         referral.move_to(referral.next_status)
         messages.success(request, f"Moved to “{referral.get_status_display()}”.")
@@ -191,6 +208,8 @@ def referral_advance(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def referral_close(request: HttpRequest, pk: int) -> HttpResponse:
     referral = _get_referral(request, pk)
+    if shared := _shared(request, referral):
+        return shared
     form = CloseForm(request.POST or None, referral=referral)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -204,6 +223,8 @@ def referral_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def referral_thanks(request: HttpRequest, pk: int) -> HttpResponse:
     referral = _get_referral(request, pk)
+    if shared := _shared(request, referral):
+        return shared
     if request.POST.get("which") == "received":
         referral.mark_thanks_received()
         messages.success(request, "Noted: they thanked you.")
@@ -217,6 +238,8 @@ def referral_thanks(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def referral_delete(request: HttpRequest, pk: int) -> HttpResponse:
     referral = _get_referral(request, pk)
+    if shared := _shared(request, referral):
+        return shared
     if request.method == "POST":
         referral.delete()
         messages.success(request, "Referral deleted.")

@@ -29,7 +29,7 @@ MAX_QUERIES = {
     "search": 6,
     "stalled": 6,
     "detail": 17,
-    "dashboard": 13,
+    "dashboard": 14,
 }
 
 SIZES = {

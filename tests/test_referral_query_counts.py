@@ -41,7 +41,7 @@ MAX_QUERIES = {
     "spends": 5,
     "who-to-ask": 3,
     "contact": 16,
-    "dashboard": 12,
+    "dashboard": 13,
 }
 
 SIZES = {

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class GroupsConfig(AppConfig):
+    name = "groups"
+    verbose_name = "Networking groups"
+
+    def ready(self) -> None:
+        from contacts import panels
+        from followups import digest
+        from referralcrm import dashboard
+
+        from . import notices, signals, widgets  # noqa: F401 - signals connect on import
+
+        dashboard.register(order=12)(widgets.group_widget)
+        panels.register(widgets.fellow_member_panel)
+        digest.register_section(notices.SECTION)
