@@ -64,13 +64,16 @@ class OrganiserSite(admin.AdminSite):
     index_template = "organise/index.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(
-            user.is_active
-            and user.is_authenticated
-            and organised_ids(request)
-            and is_mfa_enabled(user)
-        )
+        """An active organiser with two-factor authentication (decided once per request)."""
+        if not hasattr(request, "_organiser_ok"):
+            user = request.user
+            request._organiser_ok = bool(
+                user.is_active
+                and user.is_authenticated
+                and organised_ids(request)
+                and is_mfa_enabled(user)
+            )
+        return request._organiser_ok
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         """Not an organiser's login form: send each kind of visitor where they can go on."""

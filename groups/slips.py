@@ -52,6 +52,8 @@ def _display(field: str, value) -> str:
         return Status(value).label
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
     return str(value)[:200]
 
 
