@@ -391,8 +391,21 @@ class SlipChange(models.Model):
     class Meta:
         ordering = ["changed_at", "pk"]
 
+    LABELS = {
+        "created": "Slip passed",
+        "status": "Status",
+        "value": "Value",
+        "currency": "Currency",
+        "referred_on": "Date passed",
+        "closed_on": "Date closed",
+    }
+
     def __str__(self) -> str:
         return f"{self.field}: {self.old} → {self.new}"
+
+    @property
+    def label(self) -> str:
+        return self.LABELS.get(self.field, self.field)
 
 
 class OneToOne(models.Model):

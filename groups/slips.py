@@ -163,7 +163,9 @@ def close(slip: Slip, by, *, status: str, on: date, value: Decimal | None = None
         SlipChange(slip=slip, changed_by=by, field="closed_on", new=_display("closed_on", on)),
     ]
     if value is not None:
-        changes.append(SlipChange(slip=slip, changed_by=by, field="value", new=str(value)))
+        changes.append(
+            SlipChange(slip=slip, changed_by=by, field="value", new=_display("value", value))
+        )
     SlipChange.objects.bulk_create(changes)
     _sync_rows(slip, ["status", "closed_on", "value"], history_on=on)
     if status == Status.WON:
