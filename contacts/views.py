@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from referralcrm.http import parse_id, safe_next
 
-from . import panels, quicklog, timeline
+from . import panels, picker, quicklog, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
 from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
@@ -283,8 +283,10 @@ def typeahead(request: HttpRequest) -> HttpResponse:
             .only("pk", "name", "company", "profession")[:TYPEAHEAD_SIZE]
         )
     exact = any(c.name.lower() == q.lower() for c in results)
+    extras = picker.extra_suggestions(request.user, q, TYPEAHEAD_SIZE) if q else []
     context = {
         "results": results,
+        "extras": extras,
         "q": q,
         "offer_new": bool(q) and not exact and request.GET.get("new") == "1",
         "field": _picker_field(request),

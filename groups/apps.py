@@ -6,12 +6,15 @@ class GroupsConfig(AppConfig):
     verbose_name = "Networking groups"
 
     def ready(self) -> None:
-        from contacts import panels
+        from contacts import panels, picker, seeding
         from followups import digest
         from referralcrm import dashboard
 
-        from . import notices, signals, widgets  # noqa: F401 - signals connect on import
+        from . import notices, seed, signals, widgets  # noqa: F401 - signals connect on import
 
         dashboard.register(order=12)(widgets.group_widget)
         panels.register(widgets.fellow_member_panel)
+        picker.register(widgets.member_suggestions)
         digest.register_section(notices.SECTION)
+        seeding.register_arguments(seed.add_arguments)
+        seeding.register_global(seed.seed_groups)

@@ -19,5 +19,6 @@ urlpatterns = [
     path("slips/<int:pk>/close/", views.slip_close, name="slip_close"),
     path("slips/<int:pk>/correct/", views.slip_correct, name="slip_correct"),
     path("slips/<int:pk>/note/", views.slip_note, name="slip_note"),
+    path("members/<int:member_pk>/pick/", views.pick_member, name="pick_member"),
     path("join/<str:token>/", views.join, name="join"),
 ]

@@ -27,7 +27,7 @@ from .forms import (
     SlipForm,
     VisitorForm,
 )
-from .members import contact_for, current_memberships
+from .members import contact_for, current_memberships, fellow_membership
 from .models import (
     CURRENT_STATUSES,
     Membership,
@@ -385,6 +385,20 @@ def slip_note(request: HttpRequest, pk: int) -> HttpResponse:
             status=400,
         )
     return redirect(slip)
+
+
+@login_required
+@require_POST
+def pick_member(request: HttpRequest, member_pk: int) -> HttpResponse:
+    """Pick a fellow member in the contact picker: their linked contact, made if need be."""
+    member = fellow_membership(request.user, member_pk)
+    if member is None or member.user_id == request.user.pk:
+        raise Http404("No such fellow member.")
+    contact, _ = contact_for(request.user, member.user, member.seat)
+    if contact.is_archived:
+        contact.unarchive()
+    field = request.GET.get("field", "attendees")
+    return render(request, "contacts/picker.html#chip", {"contact": contact, "field": field})
 
 
 # --- Invitations ----------------------------------------------------------------------------

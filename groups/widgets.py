@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Count, Min, Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 
+from contacts.models import Contact
+from contacts.picker import Suggestion
 from referralcrm.dashboard import Widget
 from referrals.models import Status
 from referrals.money import format_totals
@@ -96,3 +99,29 @@ def fellow_member_panel(request, contact) -> Widget | None:
     if not memberships:
         return None
     return Widget("groups/panels/fellow_member.html", {"memberships": memberships})
+
+
+def member_suggestions(user, q: str, limit: int) -> list:
+    """Fellow members matching ``q`` who are not in the user's contacts yet: one query."""
+    linked = Contact.objects.for_user(user).exclude(linked_user=None).values("linked_user")
+    members = (
+        Membership.objects.filter(
+            status="active",
+            group__memberships__user=user,
+            group__memberships__status__in=CURRENT_STATUSES,
+        )
+        .filter(Q(user__display_name__icontains=q) | Q(seat__icontains=q))
+        .exclude(user=user)
+        .exclude(user__in=linked)
+        .select_related("user", "group")
+        .order_by("user__display_name", "pk")
+        .distinct()[:limit]
+    )
+    seen, found = set(), []
+    for m in members:
+        if m.user_id in seen:
+            continue
+        seen.add(m.user_id)
+        detail = ", ".join(part for part in (m.seat, f"member of {m.group.name}") if part)
+        found.append(Suggestion(m.name, detail, reverse("groups:pick_member", args=[m.pk])))
+    return found

@@ -283,3 +283,29 @@ def test_a_shared_ledger_row_is_changed_only_on_the_slip(client, alice, bob, cha
     assert client.get(reverse("referrals:detail", args=[row.pk])).url == slip.get_absolute_url()
     row.refresh_from_db()
     assert row.status == Status.PASSED
+
+
+def test_the_picker_offers_fellow_members_and_adds_them_on_pick(
+    client, alice, bob, charlie, chapter
+):
+    client.force_login(alice)
+    html = client.get(
+        reverse("contacts:typeahead"), {"q": "Bob", "field": "attendees"}
+    ).content.decode()
+    assert "member of Leeds Chapter" in html
+    url = reverse("groups:pick_member", args=[chapter.m["bob"].pk])
+    assert client.get(url).status_code == 405  # picking adds a contact: POST only
+    chip = client.post(f"{url}?field=attendees").content.decode()
+    contact = Contact.objects.get(owner=alice, linked_user=bob)
+    assert f'value="{contact.pk}"' in chip
+    again = client.get(reverse("contacts:typeahead"), {"q": "Bob"}).content.decode()
+    assert "member of Leeds Chapter" not in again and "Bob Member" in again
+    # An outsider is neither suggested nor pickable.
+    assert (
+        "Charlie"
+        not in client.get(reverse("contacts:typeahead"), {"q": "Charlie"}).content.decode()
+    )
+    other = build_group("Elsewhere", members=[charlie], organiser_email="org2@example.com")
+    assert (
+        client.post(reverse("groups:pick_member", args=[other.m["charlie"].pk])).status_code == 404
+    )

@@ -25,3 +25,9 @@ window.rcPicked = function (field) {
   if (list) list.replaceChildren();
   if (input) { input.value = ""; input.focus(); }
 };
+
+// Suggestions that add a contact (a fellow group member) reset the picker the same way.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const field = event.target.dataset && event.target.dataset.pickerField;
+  if (field && event.detail.successful) window.rcPicked(field);
+});
