@@ -9,12 +9,20 @@ class GroupsConfig(AppConfig):
         from contacts import panels, picker, seeding
         from followups import digest
         from referralcrm import dashboard
+        from referrals import sharing
 
-        from . import notices, seed, signals, widgets  # noqa: F401 - signals connect on import
+        from . import (  # noqa: F401 - signals connect on import
+            notices,
+            seed,
+            signals,
+            slips,
+            widgets,
+        )
 
         dashboard.register(order=12)(widgets.group_widget)
         panels.register(widgets.fellow_member_panel)
         picker.register(widgets.member_suggestions)
+        sharing.register(slips.share_from_ledger)
         digest.register_section(notices.SECTION)
         seeding.register_arguments(seed.add_arguments)
         seeding.register_global(seed.seed_groups)

@@ -221,3 +221,44 @@ def correct(slip: Slip, by, **wanted) -> list[SlipChange]:
 def own_row(slip: Slip, user) -> Referral | None:
     """``user``'s private ledger row of this slip (their notes), if they still have it."""
     return Referral.objects.for_user(user).filter(slip=slip).first()
+
+
+def share_from_ledger(user, data: dict) -> Referral | None:
+    """A referral *given* to a contact linked to a fellow member becomes a slip.
+
+    Registered with ``referrals.sharing``: the ledger form's "pick a member instead of a
+    contact". Received referrals stay private: the member who gave it writes the slip.
+    """
+    from .members import shared_groups
+
+    partner = data.get("partner")
+    if data.get("direction") != Direction.GIVEN or partner is None or not partner.linked_user_id:
+        return None
+    shared = shared_groups(user.pk, partner.linked_user_id)
+    if not shared:
+        return None
+    mine, theirs = shared[min(shared)]
+    giver = Membership.objects.select_related("group", "user").get(pk=mine)
+    receiver = Membership.objects.select_related("group", "user").get(pk=theirs)
+    if receiver.status != "active":
+        return None
+    slip = give(
+        giver=giver,
+        receiver=receiver,
+        by=user,
+        prospect_name=data["prospect_name"],
+        prospect_reach=data.get("prospect_reach", ""),
+        need=data.get("need", ""),
+        referred_on=data.get("referred_on"),
+        temperature=data.get("temperature") or "warm",
+    )
+    if data.get("status") and data["status"] != Status.PASSED:
+        correct(
+            slip,
+            user,
+            status=data["status"],
+            value=data.get("value"),
+            closed_on=data.get("closed_on"),
+            currency=data.get("currency") or slip.currency,
+        )
+    return own_row(slip, user)

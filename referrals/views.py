@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from contacts.models import Contact
 from referralcrm.http import parse_id, safe_next
 
-from . import reciprocity, spend_import
+from . import reciprocity, sharing, spend_import
 from .forms import CloseForm, IntroductionForm, LedgerFilterForm, ReferralForm, SpendForm
 from .models import OPEN_STATUSES, Direction, Introduction, Referral, Spend, Status
 from .money import CURRENCY_CHOICES, format_totals
@@ -144,8 +145,17 @@ def referral_create(request: HttpRequest) -> HttpResponse:
         initial["partner"] = partner
     form = ReferralForm(request.POST or None, owner=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        referral = form.save()
-        messages.success(request, f"Referral logged: {referral}.")
+        with transaction.atomic():
+            shared = sharing.share(request.user, form.cleaned_data)
+            referral = shared or form.save()
+        if shared:
+            messages.success(
+                request,
+                f"{referral.partner.name} is a fellow group member: the referral is a slip "
+                "in both your ledgers.",
+            )
+        else:
+            messages.success(request, f"Referral logged: {referral}.")
         return redirect(referral)
     return render(request, "referrals/referral_form.html", {"form": form})
 

@@ -309,3 +309,28 @@ def test_the_picker_offers_fellow_members_and_adds_them_on_pick(
     assert (
         client.post(reverse("groups:pick_member", args=[other.m["charlie"].pk])).status_code == 404
     )
+
+
+def test_a_referral_given_to_a_member_from_the_ledger_form_is_a_slip(client, alice, bob, chapter):
+    partner, _ = contact_for(alice, bob)
+    client.force_login(alice)
+    data = {
+        "direction": "given",
+        "partner": partner.pk,
+        "prospect_name": "Ledger Prospect",
+        "referred_on": timezone.localdate().isoformat(),
+        "temperature": "warm",
+        "status": "passed",
+        "currency": "USD",
+    }
+    response = client.post(reverse("referrals:create"), data)
+    slip = Slip.objects.get(prospect_name="Ledger Prospect")
+    assert response.url == slip.get_absolute_url()
+    assert (slip.giver, slip.receiver) == (chapter.m["alice"], chapter.m["bob"])
+    assert Referral.objects.filter(owner=bob, slip=slip, direction=Direction.RECEIVED).exists()
+    # Received from a member, or given to someone who is no member: a private row as before.
+    client.post(
+        reverse("referrals:create"), {**data, "direction": "received", "prospect_name": "Private"}
+    )
+    assert not Slip.objects.filter(prospect_name="Private").exists()
+    assert Referral.objects.get(owner=alice, prospect_name="Private").slip is None
