@@ -181,7 +181,9 @@ class Report:
             "received": sum(r.received for r in self.rows),
             "outside": sum(r.outside for r in self.rows),
             "closed": _money(dict(closed)),
-            "one_to_ones": sum(r.one_to_ones for r in self.rows) // 1,
+            # The column's sum counts each one-to-one once per member in it (twice).
+            "one_to_ones": sum(r.one_to_ones for r in self.rows),
+            "one_to_one_meetings": sum(r.one_to_ones for r in self.rows) // 2,
             "codes": list(codes.items()),
             "visitors": sum(r.visitors for r in self.rows),
             "members": len(self.rows),

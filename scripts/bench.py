@@ -7,12 +7,17 @@ re-created) and prints a table of figures:
 2. the contact list, contact page, dashboard, ledger and who-to-ask for that user: SQL queries and ms
 3. the digest sweep over 10,000 users with 1,000,000 contacts: seconds and queries per user
 4. sending digests to a local SMTP server over one reused connection: e-mails per second
+5. the member report of a 300-member networking group over a year (seed_demo --groups 1
+   --group-size 300): seeding seconds, then the report built in-process (median ms, queries)
+   and the organisers' report page over HTTP
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import statistics
 import sys
 import time
 from datetime import timedelta
@@ -28,6 +33,8 @@ BENCH_URL = os.environ.get(
 USERS = int(os.environ.get("BENCH_USERS", "10000"))
 CONTACTS_PER_USER = int(os.environ.get("BENCH_CONTACTS_PER_USER", "100"))
 SEND_COUNT = int(os.environ.get("BENCH_SEND", "1000"))
+GROUP_SIZE = int(os.environ.get("BENCH_GROUP_SIZE", "300"))
+REPORT_RUNS = 7
 
 
 def recreate_database() -> None:
@@ -58,6 +65,21 @@ results: list[tuple[str, str]] = []
 def report(name: str, value: str) -> None:
     results.append((name, value))
     print(f"  {name}: {value}", flush=True)
+
+
+@contextlib.contextmanager
+def counting_queries():
+    """Count the SQL statements run inside the block: ``with counting_queries() as n: ...; n[0]``."""
+    from django.db import connection
+
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield queries
 
 
 def bench_seed() -> None:
@@ -204,22 +226,15 @@ def make_digest_population() -> None:
 
 
 def bench_sweep() -> None:
-    from django.db import connection
     from django.utils import timezone
 
     from followups import digest
     from followups.models import DigestLog
 
     now = timezone.now()
-    queries = [0]
-
-    def count(execute, sql, params, many, context):
-        queries[0] += 1
-        return execute(sql, params, many, context)
-
     non_empty = 0
     start = time.perf_counter()
-    with connection.execute_wrapper(count):
+    with counting_queries() as queries:
         claimed = digest.sweep(now=now)
         claim_seconds, claim_queries = time.perf_counter() - start, queries[0]
         for offset in range(0, len(claimed), 1000):
@@ -284,6 +299,95 @@ def bench_send() -> None:
     )
 
 
+def bench_group_report() -> None:
+    """A GROUP_SIZE-member group with a year of meetings, slips and one-to-ones, then its
+    member report: in-process (median of REPORT_RUNS) and as the organisers' page."""
+    from io import StringIO
+
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.mfa.models import Authenticator
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.models import User
+    from groups import report as member_report
+    from groups.models import Group, Slip
+
+    start = time.perf_counter()
+    # Only the group part: user1 exists already and gets nothing more; the other members
+    # are made by the group seeder with a profile and no private data.
+    call_command(
+        "seed_demo",
+        users=1,
+        contacts=0,
+        meetings=0,
+        seed=1,
+        groups=1,
+        group_size=GROUP_SIZE,
+        password="bench-password",
+        stdout=StringIO(),
+    )
+    seconds = time.perf_counter() - start
+    group = Group.objects.latest("pk")
+    members = group.memberships.count()
+    report(
+        f"seed_demo --groups 1 --group-size {GROUP_SIZE}: {members} members, "
+        f"{Slip.objects.filter(group=group).count():,} slips",
+        f"{seconds:.1f} s",
+    )
+
+    end = timezone.localdate()
+    begin = end - timedelta(days=365)
+    member_report.build(group, begin, end)  # warm
+    timings, queries = [], 0
+    for _ in range(REPORT_RUNS):
+        with counting_queries() as counted:
+            started = time.perf_counter()
+            built = member_report.build(group, begin, end)
+            timings.append((time.perf_counter() - started) * 1000)
+        queries = counted[0]
+    assert len(built.rows) == members and built.totals["given"], "the report is empty"
+    report(
+        f"member report, {members} members over a year (in-process, median of {REPORT_RUNS})",
+        f"{queries} queries, {statistics.median(timings):.0f} ms",
+    )
+
+    # The organisers' page needs an organiser with an authenticator, signed in with it.
+    organiser = User.objects.get(email="organiser1@example.com")
+    authenticator, _ = Authenticator.objects.get_or_create(
+        user=organiser,
+        type=Authenticator.Type.TOTP,
+        defaults={"data": {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}},
+    )
+    client = Client()
+    client.force_login(organiser)
+    session = client.session
+    at = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": at, "email": organiser.email},
+        {"method": "mfa", "at": at, "id": authenticator.pk, "type": Authenticator.Type.TOTP},
+    ]
+    session["account_authentication_methods_user"] = str(organiser.pk)
+    session.save()
+    url = f"/organise/report/?group={group.pk}&period=12m"
+    name = f"page organisers' member report, {members} members, 12 months"
+    response = client.get(url)  # warm
+    if response.status_code != 200:
+        report(name, f"n/a (HTTP {response.status_code})")
+        return
+    timings, queries = [], 0
+    for _ in range(REPORT_RUNS):
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+        queries = len(ctx.captured_queries)
+    report(name, f"{queries} queries, {statistics.median(timings):.0f} ms")
+
+
 def main() -> int:
     print(f"Benchmark database: {BENCH_URL}", flush=True)
     recreate_database()
@@ -294,6 +398,9 @@ def main() -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     bench_seed()
     bench_pages()
+    # Before the digest population: its ANALYZE stays small, and the digest figures are
+    # unchanged (the group's members are not due).
+    bench_group_report()
     make_digest_population()
     bench_sweep()
     bench_send()

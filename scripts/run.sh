@@ -8,7 +8,7 @@ mkdir -p var/celery/queue var/celery/processed
 $PY manage.py migrate --no-input -v 0
 $PY manage.py demo_user --superuser
 if [ ! -f var/.seeded ] && $PY manage.py help seed_demo >/dev/null 2>&1; then
-  $PY manage.py seed_demo --demo --contacts 150 --meetings 600 --seed 1 && touch var/.seeded
+  $PY manage.py seed_demo --demo --contacts 150 --meetings 600 --seed 1 --groups 1 --group-size 20 && touch var/.seeded
 fi
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }

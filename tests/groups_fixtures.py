@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 from allauth.mfa.models import Authenticator
+from django.utils import timezone
 
 from groups.models import Group, Membership, Role
 from tests.conftest import make_user
@@ -36,4 +39,63 @@ def build_group(name: str = "Leeds Chapter", *, members=(), organiser_email: str
     }
     return SimpleNamespace(
         group=group, organiser=organiser, org_membership=org_membership, m=memberships
+    )
+
+
+def furnish(chapter, tag: str, today: date | None = None) -> SimpleNamespace:
+    """Give a group from ``build_group`` (with at least two members) a life: a past and a
+    today's meeting with attendance (a substitute too), a visitor, a waiting invitation and
+    two slips made through ``groups.slips`` (so both ledger rows exist), one closed won.
+    Every text carries ``tag``, so a page showing any of it can be caught.
+    """
+    from groups import slips
+    from groups.models import Attendance, GroupMeeting, Invitation, Visitor
+
+    today = today or timezone.localdate()
+    first, second = list(chapter.m.values())[:2]
+    slug = tag.lower().replace(" ", "-")
+    past = GroupMeeting.objects.create(
+        group=chapter.group, on=today - timedelta(days=7), place=f"{tag} Hall"
+    )
+    now = GroupMeeting.objects.create(group=chapter.group, on=today, place=f"{tag} Hall")
+    for meeting in (past, now):
+        Attendance.objects.create(
+            meeting=meeting, membership=first, code="P", recorded_by=chapter.organiser
+        )
+    Attendance.objects.create(
+        meeting=past, membership=second, code="S", substitute_name=f"{tag} Substitute"
+    )
+    visitor = Visitor.objects.create(
+        group=chapter.group,
+        meeting=past,
+        brought_by=first,
+        name=f"{tag} Visitor",
+        profession=f"{tag} Plumber",
+        email=f"{slug}-visitor@example.com",
+        visited_on=past.on,
+    )
+    invitation = Invitation.objects.create(
+        group=chapter.group,
+        email=f"{slug}-invitee@example.com",
+        seat=f"{tag} Invited Seat",
+        invited_by=chapter.organiser,
+    )
+    slip = slips.give(
+        giver=first,
+        receiver=second,
+        by=first.user,
+        prospect_name=f"{tag} Prospect",
+        need=f"{tag} need",
+        referred_on=today,
+    )
+    won = slips.give(
+        giver=second,
+        receiver=first,
+        by=second.user,
+        prospect_name=f"{tag} Winner",
+        referred_on=today,
+    )
+    slips.close(won, first.user, status="won", on=today, value=Decimal("1234"))
+    return SimpleNamespace(
+        past=past, now=now, visitor=visitor, invitation=invitation, slip=slip, won=won
     )

@@ -535,6 +535,8 @@ class Command(BaseCommand):
             action="store_true",
             help=f"Seed {DEMO_EMAIL} (created as by demo_user if missing) instead of userN.",
         )
+        for add_arguments in seeding.argument_adders():  # options of other apps' seeders
+            add_arguments(parser)
 
     def handle(self, *args, users, contacts, meetings, seed, password, demo, **options):
         if demo and users is not None:
@@ -553,6 +555,7 @@ class Command(BaseCommand):
             targets = [(f"user{i}@example.com", None) for i in range(1, (users or 1) + 1)]
 
         totals: Counter = Counter()
+        demo_user = None
         for email, profile in targets:
             with transaction.atomic():
                 user, created = ensure_user(
@@ -568,8 +571,33 @@ class Command(BaseCommand):
             totals += counts
             totals["users"] += 1
             totals["new users"] += created
+            if demo:
+                demo_user = user
             if options["verbosity"] >= 2:
                 self.stdout.write(f"  {email}: {format_counts(counts)}")
+
+        # Data across users (e.g. networking groups), once everyone above exists.
+        all_options = {
+            **options,
+            "users": users,
+            "contacts": contacts,
+            "meetings": meetings,
+            "seed": seed,
+            "password": password,
+            "demo": demo,
+        }
+        for seeder in seeding.global_seeders():
+            app_label = seeder.__module__.split(".")[0]
+            with transaction.atomic():
+                counts = seeder(
+                    rng=random.Random(f"{seed}:{app_label}"),
+                    options=all_options,
+                    now=now,
+                    stdout=self.stdout,
+                    password_hash=password_hash,
+                    demo_user=demo_user,
+                )
+            totals += counts or Counter()
 
         if connection.vendor == "postgresql":
             # Fresh statistics after a bulk load, as autovacuum would gather later:
