@@ -25,6 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import invitations, report
 from .models import (
@@ -45,6 +46,8 @@ from .models import (
 )
 
 SCHEDULE_WEEKS = 8
+# Only the groups the organiser organises: the plain "group" filter lists every group.
+GROUP_FILTER = ("group", admin.RelatedOnlyFieldListFilter)
 
 
 def organised_ids(request: HttpRequest) -> set[int]:
@@ -77,7 +80,11 @@ class OrganiserSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         """Not an organiser's login form: send each kind of visitor where they can go on."""
-        target = request.GET.get("next") or reverse("organise:index")
+        target = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            target = reverse("organise:index")
         if not request.user.is_authenticated:
             return redirect_to_login(target, reverse("account_login"))
         if not organised_ids(request):
@@ -234,7 +241,11 @@ class OrganiserSite(admin.AdminSite):
             return HttpResponse(status=405, headers={"Allow": "POST"})
         meeting = self._meeting(request, meeting_id)
         membership = get_object_or_404(
-            Membership.objects.select_related("user"), pk=membership_id, group=meeting.group
+            Membership.objects.select_related("user").filter(
+                Q(left_on__isnull=True) | Q(left_on__gte=meeting.on), joined_on__lte=meeting.on
+            ),
+            pk=membership_id,
+            group=meeting.group,
         )
         row = Attendance.objects.filter(meeting=meeting, membership=membership).first()
         error = _attendance_error(meeting)
@@ -519,7 +530,9 @@ class GroupAdmin(OrganiserAdmin):
     def schedule_meetings(self, request, queryset):
         made = 0
         for group in queryset:
-            made += len(schedule_meetings(group, SCHEDULE_WEEKS))
+            before = group.meetings.count()  # bulk_create returns the skipped dates too
+            schedule_meetings(group, SCHEDULE_WEEKS)
+            made += group.meetings.count() - before
         self.message_user(request, f"Scheduled {made} meeting(s); existing dates were kept.")
 
 
@@ -538,7 +551,7 @@ def schedule_meetings(group: Group, weeks: int, start: date | None = None) -> li
 @admin.register(Membership, site=organise_site)
 class MembershipAdmin(OrganiserAdmin):
     list_display = ["name", "email", "seat", "role", "status", "joined_on", "group"]
-    list_filter = ["group", "status", "role"]
+    list_filter = [GROUP_FILTER, "status", "role"]
     search_fields = ["user__display_name", "user__email", "seat"]
     list_select_related = ["user", "group"]
     fields = ["group", "name", "email", "seat", "role", "status", "joined_on", "left_on"]
@@ -548,6 +561,20 @@ class MembershipAdmin(OrganiserAdmin):
 
     def has_add_permission(self, request):
         return False  # members join through an invitation
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.user_id == request.user.pk:
+            # As in the actions: an organiser can't remove, suspend or demote themselves.
+            return [*self.readonly_fields, "role", "status", "left_on"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        # As in the actions: "left" has a date (the report keeps leavers' rows by it).
+        if obj.status == MembershipStatus.LEFT:
+            obj.left_on = obj.left_on or timezone.localdate()
+        else:
+            obj.left_on = None
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="e-mail", ordering="user__email")
     def email(self, membership):
@@ -606,7 +633,7 @@ class InvitationForm(forms.ModelForm):
 class InvitationAdmin(OrganiserAdmin):
     form = InvitationForm
     list_display = ["email", "group", "role", "seat", "state", "created_at", "expires_at"]
-    list_filter = ["group"]
+    list_filter = [GROUP_FILTER]
     search_fields = ["email", "seat"]
     list_select_related = ["group"]
     actions = ["resend", "revoke"]
@@ -685,7 +712,7 @@ class MeetingForm(forms.ModelForm):
 class GroupMeetingAdmin(OrganiserAdmin):
     form = MeetingForm
     list_display = ["on", "group", "starts_at", "place", "attendance_link"]
-    list_filter = ["group"]
+    list_filter = [GROUP_FILTER]
     date_hierarchy = "on"
     list_select_related = ["group"]
 
@@ -701,8 +728,24 @@ class GroupMeetingAdmin(OrganiserAdmin):
         )
 
 
+class VisitorForm(forms.ModelForm):
+    class Meta:
+        model = Visitor
+        fields = ["group", "meeting", "visited_on", "name", "profession", "email", "brought_by"]
+
+    def clean(self):
+        data = super().clean()
+        group = data.get("group")
+        if group and data.get("meeting") and data["meeting"].group_id != group.pk:
+            self.add_error("meeting", "Pick a meeting of the same group.")
+        if group and data.get("brought_by") and data["brought_by"].group_id != group.pk:
+            self.add_error("brought_by", "Pick a member of the same group.")
+        return data
+
+
 @admin.register(Visitor, site=organise_site)
 class VisitorAdmin(OrganiserAdmin):
+    form = VisitorForm
     list_display = [
         "name",
         "profession",
@@ -712,7 +755,7 @@ class VisitorAdmin(OrganiserAdmin):
         "group",
         "invited",
     ]
-    list_filter = ["group", "visited_on"]
+    list_filter = [GROUP_FILTER, "visited_on"]
     search_fields = ["name", "profession", "email"]
     list_select_related = ["group", "brought_by__user", "invitation"]
     fields = ["group", "meeting", "visited_on", "name", "profession", "email", "brought_by"]
@@ -730,7 +773,7 @@ class VisitorAdmin(OrganiserAdmin):
     def invite(self, request, queryset):
         sent, skipped = 0, 0
         for visitor in queryset.select_related("group"):
-            if not visitor.email or visitor.invitation_id:
+            if not visitor.email or visitor.invitation_id or _member_or_invited(visitor):
                 skipped += 1
                 continue
             with transaction.atomic():
@@ -745,8 +788,25 @@ class VisitorAdmin(OrganiserAdmin):
                 visitor.save(update_fields=["invitation"])
                 invitations.enqueue(invitation)
             sent += 1
-        note = f"; skipped {skipped} without an e-mail or already invited" if skipped else ""
+        note = (
+            f"; skipped {skipped} without an e-mail, already invited or already a member"
+            if skipped
+            else ""
+        )
         self.message_user(request, f"Invited {sent} visitor(s){note}.")
+
+
+def _member_or_invited(visitor: Visitor) -> bool:
+    """The checks of the invitation form: a current member, or a waiting invitation."""
+    email = visitor.email
+    if Membership.objects.filter(
+        group=visitor.group_id, user__email__iexact=email, status__in=CURRENT_STATUSES
+    ).exists():
+        return True
+    return any(
+        inv.state == InvitationState.PENDING
+        for inv in Invitation.objects.filter(group=visitor.group_id, email__iexact=email)
+    )
 
 
 class SlipChangeInline(admin.TabularInline):
@@ -786,7 +846,7 @@ class SlipAdmin(OrganiserAdmin):
         "value_display",
         "closed_on",
     ]
-    list_filter = ["group", "status"]
+    list_filter = [GROUP_FILTER, "status"]
     search_fields = ["prospect_name", "giver__user__display_name", "receiver__user__display_name"]
     list_select_related = ["giver__user", "receiver__user"]
     date_hierarchy = "referred_on"

@@ -64,6 +64,12 @@ def read(token: str) -> Invitation:
         .first()
     )
     if invitation is None:
+        if Invitation.objects.filter(pk=data.get("i")).exists():  # resent: a new nonce
+            raise InvitationError(
+                "replaced",
+                "This invitation link was replaced by a newer one: use the link in the "
+                "latest e-mail, or ask the organiser to send it again.",
+            )
         raise InvitationError("invalid", "This invitation no longer exists.")
     return invitation
 
@@ -123,10 +129,12 @@ def accept(invitation: Invitation, user) -> Membership:
         },
     )
     if not created:
+        if not membership.is_current:  # coming back: in the role they are invited to now
+            membership.role = invitation.role
+        elif invitation.role == Role.ORGANISER:
+            membership.role = Role.ORGANISER
         membership.status = MembershipStatus.ACTIVE
         membership.left_on = None
-        if invitation.role == Role.ORGANISER:
-            membership.role = Role.ORGANISER
         membership.seat = invitation.seat or membership.seat
         membership.save(update_fields=["status", "left_on", "role", "seat"])
     return membership

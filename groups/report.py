@@ -415,7 +415,9 @@ CSV_HEADER = [
 def to_csv(report: Report, rows: list[MemberRow] | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([f"{report.group.name}: member report {report.start} to {report.end}"])
+    writer.writerow(
+        [safe_cell(f"{report.group.name}: member report {report.start} to {report.end}")]
+    )
     writer.writerow(CSV_HEADER)
     for row in rows if rows is not None else report.rows:
         pct = row.attendance_pct

@@ -251,6 +251,7 @@ def share_from_ledger(user, data: dict) -> Referral | None:
         need=data.get("need", ""),
         referred_on=data.get("referred_on"),
         temperature=data.get("temperature") or "warm",
+        note=data.get("notes", ""),
     )
     if data.get("status") and data["status"] != Status.PASSED:
         correct(
