@@ -118,7 +118,8 @@ class OrganiserSite(admin.AdminSite):
                 name="attendance_mark",
             ),
         ]
-        return custom + super().get_urls()
+        # Without the "view on site" shortcut, which would redirect to any object's page.
+        return custom + [u for u in super().get_urls() if getattr(u, "name", "") != "view_on_site"]
 
     def index(self, request, extra_context=None):
         groups = list(
@@ -453,6 +454,7 @@ class OrganiserAdmin(admin.ModelAdmin):
     """Everything scoped to the organiser's groups through ``group_lookup``."""
 
     group_lookup = "group"
+    view_on_site = False  # members' pages are theirs; organisers stay in /organise/
 
     def get_queryset(self, request):
         return (
@@ -811,7 +813,7 @@ def _member_or_invited(visitor: Visitor) -> bool:
 
 class SlipChangeInline(admin.TabularInline):
     model = SlipChange
-    fields = ["changed_at", "who", "field", "old", "new"]
+    fields = ["changed_at", "who", "label", "old", "new"]
     readonly_fields = fields
     extra = 0
     can_delete = False
