@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from referrals.forms import CloseForm
 from referrals.models import CLOSED_STATUSES, Status
 from referrals.money import CURRENCY_CHOICES, MAX_AMOUNT
 
@@ -120,40 +121,16 @@ class SlipForm(forms.Form):
         return data
 
 
-class CloseSlipForm(forms.Form):
-    status = forms.ChoiceField(
-        choices=[(s, s.label) for s in CLOSED_STATUSES],
-        widget=forms.RadioSelect,
-        initial=Status.WON,
-    )
-    closed_on = forms.DateField(label="Date closed", widget=DATE_INPUT)
-    value = forms.DecimalField(
-        label="Value of closed business",
-        required=False,
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
-        max_value=MAX_AMOUNT,
-        widget=MONEY_INPUT,
-    )
+class CloseSlipForm(CloseForm):
+    """The ledger's close form, for a slip (its value in the slip's currency)."""
 
     def __init__(self, *args, slip: Slip, **kwargs):
         self.slip = slip
-        super().__init__(*args, **kwargs)
-        self.fields["closed_on"].initial = timezone.localdate()
+        super().__init__(*args, referral=slip, **kwargs)
         self.fields["value"].label = f"Value of closed business ({slip.currency})"
 
     def clean_closed_on(self):
-        day = check_date(self.cleaned_data["closed_on"], self.slip.group, "The closing date")
-        if day < self.slip.referred_on:
-            raise ValidationError("It can't close before it was passed.")
-        return day
-
-    def clean(self):
-        data = super().clean()
-        if data.get("status") == Status.WON and data.get("value") is None:
-            self.add_error("value", "Enter the value of the closed business (0 if unknown).")
-        return data
+        return check_date(super().clean_closed_on(), self.slip.group, "The closing date")
 
 
 class CorrectSlipForm(forms.Form):

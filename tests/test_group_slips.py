@@ -186,7 +186,7 @@ def test_bad_close_input_is_refused_with_the_input_kept(client, alice, bob, chap
             },
             "digits",
         ),
-        ({"status": "won", "closed_on": far, "value": "12"}, "after the group&#x27;s next meeting"),
+        ({"status": "won", "closed_on": far, "value": "12"}, "The closing date is in the future"),
         (
             {"status": "bogus", "closed_on": timezone.localdate().isoformat()},
             "Select a valid choice",
