@@ -231,6 +231,9 @@ class OrganiserSite(admin.AdminSite):
                 "title": f"Attendance: {meeting}",
                 "meeting": meeting,
                 "rows": _attendance_rows(meeting),
+                "visitors": list(
+                    Visitor.objects.filter(meeting=meeting).select_related("brought_by__user")
+                ),
                 "error": _attendance_error(meeting),
                 "codes": [(c, AttendanceCode(c).label) for c in ATTENDANCE_CYCLE],
             },
@@ -757,7 +760,7 @@ class VisitorAdmin(OrganiserAdmin):
         "group",
         "invited",
     ]
-    list_filter = [GROUP_FILTER, "visited_on"]
+    list_filter = [GROUP_FILTER, ("meeting", admin.RelatedOnlyFieldListFilter), "visited_on"]
     search_fields = ["name", "profession", "email"]
     list_select_related = ["group", "brought_by__user", "invitation"]
     fields = ["group", "meeting", "visited_on", "name", "profession", "email", "brought_by"]

@@ -312,3 +312,19 @@ def test_member_pages_queries_do_not_grow(
     meeting = GroupMeeting.objects.filter(group=chapter.group).first()
     with django_assert_max_num_queries(12):
         assert c.get(reverse("organise:attendance", args=[meeting.pk])).status_code == 200
+
+
+def test_attendance_page_lists_the_meetings_visitors(client, chapter):
+    from groups.models import Visitor as V
+
+    meeting = GroupMeeting.objects.create(group=chapter.group, on=timezone.localdate())
+    V.objects.create(
+        group=chapter.group, meeting=meeting, brought_by=chapter.m["bob"], name="Vera Visitor"
+    )
+    c = _organiser_client(client, chapter)
+    body = c.get(reverse("organise:attendance", args=[meeting.pk])).content.decode()
+    assert "Vera Visitor" in body and "brought by Bob Member" in body
+    listed = c.get(
+        reverse("organise:groups_visitor_changelist"), {"meeting__id__exact": meeting.pk}
+    )
+    assert listed.status_code == 200 and "Vera Visitor" in listed.content.decode()
