@@ -31,3 +31,29 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const field = event.target.dataset && event.target.dataset.pickerField;
   if (field && event.detail.successful) window.rcPicked(field);
 });
+
+// Contact picker: Enter picks the first suggestion instead of submitting the form.
+document.addEventListener("keydown", (event) => {
+  const field = event.target.dataset && event.target.dataset.pickerSearch;
+  if (!field || event.key !== "Enter") return;
+  event.preventDefault();
+  const first = document.querySelector("#suggestions-" + field + " button");
+  if (first) first.click();
+});
+
+// Picker chips: the × removes the person from the picked list.
+document.addEventListener("click", (event) => {
+  const remove = event.target.closest && event.target.closest(".chip-remove");
+  if (remove) remove.closest(".chip").remove();
+});
+
+// Forms that destroy something ask first: <form data-confirm="Delete this meeting?">.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
+// Read-only fields to copy (the calendar URL) select themselves when focused or clicked.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
+});
