@@ -127,11 +127,7 @@ class OrganiserSite(admin.AdminSite):
                 members=Count("memberships", filter=_current_members())
             )
         )
-        today = timezone.localdate()
-        upcoming = {
-            m.group_id: m
-            for m in GroupMeeting.objects.filter(group__in=groups, on__gte=today).order_by("-on")
-        }
+        upcoming = GroupMeeting.objects.next_per_group([g.pk for g in groups])
         for group in groups:
             group.upcoming = upcoming.get(group.pk)
         return super().index(request, {"groups": groups, **(extra_context or {})})
@@ -298,8 +294,8 @@ def _attendance_error(meeting: GroupMeeting) -> str:
     """Attendance is taken at or after a meeting, never for one beyond the next."""
     today = timezone.localdate()
     next_one = (
-        GroupMeeting.objects.filter(group=meeting.group, on__gte=today)
-        .order_by("on")
+        GroupMeeting.objects.filter(group=meeting.group)
+        .upcoming(today)
         .values_list("on", flat=True)
         .first()
     )

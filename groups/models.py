@@ -444,12 +444,30 @@ class OneToOne(models.Model):
         return low, high, f"{low}-{high}-{on:%Y%m%d}"
 
 
+class GroupMeetingQuerySet(models.QuerySet):
+    def upcoming(self, today: date | None = None) -> GroupMeetingQuerySet:
+        """Meetings from today on, soonest first."""
+        return self.filter(on__gte=today or timezone.localdate()).order_by("on")
+
+    def next_per_group(self, group_ids, today: date | None = None) -> dict[int, GroupMeeting]:
+        """{group id: its next scheduled meeting} in one query (groups with none are absent)."""
+        soonest = (
+            GroupMeeting.objects.filter(group=models.OuterRef("group"))
+            .upcoming(today)
+            .values("pk")[:1]
+        )
+        rows = self.filter(group__in=group_ids, pk=models.Subquery(soonest))
+        return {m.group_id: m for m in rows}
+
+
 class GroupMeeting(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="meetings")
     on = models.DateField("date")
     starts_at = models.TimeField("at", null=True, blank=True)
     place = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = models.Manager.from_queryset(GroupMeetingQuerySet)()
 
     class Meta:
         ordering = ["-on"]

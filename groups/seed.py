@@ -27,6 +27,7 @@ Everything is drawn from ``rng`` (same seed, same data) and written with ``bulk_
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections import Counter
@@ -475,10 +476,7 @@ def plan_slips(
     """The group's slips of the year, oldest first, each with its whole history to today."""
     today = clock_.today
     year_start = today - timedelta(days=HISTORY_DAYS)
-    cum, total = [], 0.0
-    for seat in seats:
-        total += seat.receive_weight
-        cum.append(total)
+    cum = list(itertools.accumulate(seat.receive_weight for seat in seats))
     temperatures = ledger_seed.TEMPERATURE_WEIGHTS
     planned = []
     for i, giver in enumerate(seats):
@@ -670,10 +668,7 @@ def build_one_to_ones(
     """Each member arranges half their one-to-ones; the other half others arrange with them."""
     today = clock_.today
     year_start = today - timedelta(days=HISTORY_DAYS)
-    cum, total = [], 0.0
-    for seat in seats:
-        total += seat.one_rate
-        cum.append(total)
+    cum = list(itertools.accumulate(seat.one_rate for seat in seats))
     rows, seen = [], set()
     for i, seat in enumerate(seats):
         first, last = seat.span(year_start, today - timedelta(days=1))

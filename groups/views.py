@@ -125,7 +125,7 @@ def _detail_context(request: HttpRequest, me: Membership, **forms) -> dict:
             .select_related("giver__user", "receiver__user")
             .order_by("-referred_on", "-pk")[:10]
         ),
-        "next_meeting": group.meetings.filter(on__gte=today).order_by("on").first(),
+        "next_meeting": group.meetings.upcoming(today).first(),
         **forms,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -48,14 +48,14 @@ def group_widget(request) -> Widget | None:
     start = today.replace(day=1)
     groups = [m.group_id for m in memberships]
     mine = [m.pk for m in memberships]
-    scheduled = dict(
-        GroupMeeting.objects.filter(group_id__in=groups, on__gte=today)
-        .values_list("group")
-        .annotate(next=Min("on"))
-        .order_by()
-    )
+    scheduled = GroupMeeting.objects.next_per_group(groups, today)
     lines = {
-        m.group_id: GroupLine(m, scheduled.get(m.group_id) or m.group.next_meeting_date(today))
+        m.group_id: GroupLine(
+            m,
+            scheduled[m.group_id].on
+            if m.group_id in scheduled
+            else m.group.next_meeting_date(today),
+        )
         for m in memberships
     }
     counts = (

@@ -328,3 +328,21 @@ def test_attendance_page_lists_the_meetings_visitors(client, chapter):
         reverse("organise:groups_visitor_changelist"), {"meeting__id__exact": meeting.pk}
     )
     assert listed.status_code == 200 and "Vera Visitor" in listed.content.decode()
+
+
+def test_next_meeting_per_group_is_the_soonest_from_today(chapter, alice, client):
+    other = build_group("Elsewhere", organiser_email="org2@example.com")
+    today = timezone.localdate()
+    _meetings(chapter.group, [today - timedelta(days=7), today + timedelta(days=14), today])
+    soon = _meetings(other.group, [today + timedelta(days=3), today + timedelta(days=10)])[0]
+    _meetings(
+        build_group("Past only", organiser_email="org3@example.com").group,
+        [today - timedelta(days=1)],
+    )
+    found = GroupMeeting.objects.next_per_group(
+        [chapter.group.pk, other.group.pk, other.group.pk + 1]
+    )
+    assert {g: m.on for g, m in found.items()} == {chapter.group.pk: today, other.group.pk: soon.on}
+    client.force_login(alice)
+    widget = client.get(reverse("dashboard")).content.decode()
+    assert f"Next meeting {today:%a} {today.day} {today:%b}" in widget
