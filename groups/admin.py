@@ -615,18 +615,8 @@ class InvitationForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         group, email = data.get("group"), (data.get("email") or "").lower()
-        if group and email:
-            if Membership.objects.filter(
-                group=group, user__email__iexact=email, status__in=CURRENT_STATUSES
-            ).exists():
-                self.add_error("email", f"{email} is already a member of {group}.")
-            elif any(
-                inv.state == InvitationState.PENDING
-                for inv in Invitation.objects.filter(group=group, email__iexact=email)
-            ):
-                self.add_error(
-                    "email", f"{email} already has a waiting invitation: resend it from the list."
-                )
+        if group and email and (reason := invitations.refusal(group, email)):
+            self.add_error("email", reason)
         return data
 
 
@@ -774,7 +764,11 @@ class VisitorAdmin(OrganiserAdmin):
     def invite(self, request, queryset):
         sent, skipped = 0, 0
         for visitor in queryset.select_related("group"):
-            if not visitor.email or visitor.invitation_id or _member_or_invited(visitor):
+            if (
+                not visitor.email
+                or visitor.invitation_id
+                or invitations.refusal(visitor.group, visitor.email)
+            ):
                 skipped += 1
                 continue
             with transaction.atomic():
@@ -795,19 +789,6 @@ class VisitorAdmin(OrganiserAdmin):
             else ""
         )
         self.message_user(request, f"Invited {sent} visitor(s){note}.")
-
-
-def _member_or_invited(visitor: Visitor) -> bool:
-    """The checks of the invitation form: a current member, or a waiting invitation."""
-    email = visitor.email
-    if Membership.objects.filter(
-        group=visitor.group_id, user__email__iexact=email, status__in=CURRENT_STATUSES
-    ).exists():
-        return True
-    return any(
-        inv.state == InvitationState.PENDING
-        for inv in Invitation.objects.filter(group=visitor.group_id, email__iexact=email)
-    )
 
 
 class SlipChangeInline(admin.TabularInline):

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import (
+    CURRENT_STATUSES,
     INVITATION_DAYS,
     Invitation,
     InvitationState,
@@ -34,6 +35,17 @@ class InvitationError(Exception):
         super().__init__(message)
         self.code = code
         self.invitation = invitation
+
+
+def refusal(group, email: str) -> str:
+    """Why ``email`` can't be invited to ``group`` now ("" if it can)."""
+    if Membership.objects.filter(
+        group=group, user__email__iexact=email, status__in=CURRENT_STATUSES
+    ).exists():
+        return f"{email} is already a member of {group}."
+    if Invitation.objects.filter(group=group, email__iexact=email).pending().exists():
+        return f"{email} already has a waiting invitation: resend it from the list."
+    return ""
 
 
 def token_for(invitation: Invitation) -> str:
@@ -112,9 +124,11 @@ def accept(invitation: Invitation, user) -> Membership:
     """Join the invitation's group as ``user``: once, whatever the clicks and tabs."""
     check(invitation, user)
     now = timezone.now()
-    taken = Invitation.objects.filter(
-        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-    ).update(accepted_at=now, accepted_by=user)
+    taken = (
+        Invitation.objects.filter(pk=invitation.pk)
+        .pending()
+        .update(accepted_at=now, accepted_by=user)
+    )
     if not taken:
         invitation.refresh_from_db()
         check(invitation, user)  # raises with the reason it was just taken

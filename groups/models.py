@@ -221,6 +221,12 @@ class InvitationState(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        """Not yet used, withdrawn or expired: the ``state`` property, as a filter."""
+        return self.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+
+
 class Invitation(models.Model):
     """An e-mailed, signed, expiring, single-use link to join a group."""
 
@@ -244,6 +250,8 @@ class Invitation(models.Model):
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager.from_queryset(InvitationQuerySet)()
 
     class Meta:
         ordering = ["-created_at"]
