@@ -194,8 +194,16 @@ class Report:
         return [r for r in self.rows if r.attention]
 
 
-def _per_member(qs, key: str) -> dict[int, int]:
-    return dict(qs.values_list(key).annotate(n=Count("pk")).order_by())
+def _per_member(qs, key: str):
+    """(member id, rows) pairs: a count grouped by ``key``."""
+    return qs.values_list(key).annotate(n=Count("pk")).order_by()
+
+
+def _put(rows: dict[int, MemberRow], pairs, attr: str) -> None:
+    """Set ``attr`` on each member's row (members outside the report are skipped)."""
+    for pk, value in pairs:
+        if pk in rows:
+            setattr(rows[pk], attr, value)
 
 
 def build(group: Group, start: date, end: date) -> Report:
@@ -212,12 +220,8 @@ def build(group: Group, start: date, end: date) -> Report:
     rows = {m.pk: MemberRow(m) for m in members}
 
     slips = Slip.objects.filter(group=group, referred_on__range=(start, end))
-    for pk, n in _per_member(slips, "giver").items():
-        if pk in rows:
-            rows[pk].given = n
-    for pk, n in _per_member(slips, "receiver").items():
-        if pk in rows:
-            rows[pk].received = n
+    _put(rows, _per_member(slips, "giver"), "given")
+    _put(rows, _per_member(slips, "receiver"), "received")
 
     won = Slip.objects.filter(
         group=group, status=Status.WON, closed_on__range=(start, end), value__isnull=False
@@ -275,16 +279,12 @@ def build(group: Group, start: date, end: date) -> Report:
             row.prior_rate = 100 * prior_present / prior if prior else None
 
     visitors = Visitor.objects.filter(group=group, visited_on__range=(start, end))
-    for pk, n in _per_member(visitors, "brought_by").items():
-        if pk in rows:
-            rows[pk].visitors = n
+    _put(rows, _per_member(visitors, "brought_by"), "visitors")
 
     outside = OutsideReport.objects.filter(
         membership__group=group, month__range=(start.replace(day=1), end)
     )
-    for pk, n in outside.values_list("membership").annotate(n=Sum("count")).order_by():
-        if pk in rows:
-            rows[pk].outside = n or 0
+    _put(rows, outside.values_list("membership").annotate(n=Sum("count")).order_by(), "outside")
 
     meetings_held = GroupMeeting.objects.filter(
         group=group, on__range=(start, end), attendance__isnull=False
