@@ -1,3 +1,4 @@
+import phonenumbers
 from django import forms
 
 from .models import User
@@ -12,6 +13,7 @@ class ProfileForm(forms.ModelForm):
             "profession",
             "time_zone",
             "default_currency",
+            "phone_region",
             "goals",
             "accomplishments",
             "interests",
@@ -31,4 +33,10 @@ class ProfileForm(forms.ModelForm):
         code = self.cleaned_data["default_currency"].strip().upper()
         if len(code) != 3 or not code.isalpha():
             raise forms.ValidationError("Use a three-letter currency code such as USD or EUR.")
+        return code
+
+    def clean_phone_region(self) -> str:
+        code = self.cleaned_data["phone_region"].strip().upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise forms.ValidationError("Use a two-letter country code such as US, GB or DE.")
         return code

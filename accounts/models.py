@@ -50,6 +50,12 @@ class User(AbstractUser):
     default_currency = models.CharField(
         max_length=3, default="USD", help_text="ISO 4217 code used for new money amounts."
     )
+    phone_region = models.CharField(
+        "country for phone numbers",
+        max_length=2,
+        default="US",
+        help_text="Two-letter country code; phone numbers without +country are read as local to it.",
+    )
 
     # The user's own GAINS profile: what referral partners need to know about them.
     goals = models.TextField(blank=True)

@@ -295,3 +295,79 @@ class Meeting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.occurred_at:%Y-%m-%d}"
+
+
+class OccasionKind(models.TextChoices):
+    BIRTHDAY = "birthday", "Birthday"
+    WORK_ANNIVERSARY = "work_anniversary", "Work anniversary"
+    FOUNDED = "founded", "Business founded"
+    OTHER = "other", "Other"
+
+
+class OccasionQuerySet(OwnedQuerySet):
+    def within(self, start, days: int) -> OccasionQuerySet:
+        """Occasions whose next anniversary falls in ``[start, start + days)``, by (month, day)
+        pairs so ``occasion_owner_day_idx`` serves it; 29 February counts on 28 February in
+        years without it."""
+        condition = Q()
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            condition |= Q(month=day.month, day=day.day)
+            if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+                condition |= Q(month=2, day=29)
+        return self.filter(condition)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+class Occasion(models.Model):
+    """A dated occasion of a contact's: birthday (year optional), work anniversary, ..."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="occasions")
+    kind = models.CharField(max_length=20, choices=OccasionKind.choices)
+    label = models.CharField(max_length=80, blank=True, help_text="For “Other”: what it is.")
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    month = models.PositiveSmallIntegerField()
+    day = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = models.Manager.from_queryset(OccasionQuerySet)()
+
+    class Meta:
+        ordering = ["month", "day", "pk"]
+        indexes = [
+            # The digest and the calendar feed: a user's occasions by day of the year.
+            models.Index(fields=["owner", "month", "day"], name="occasion_owner_day_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact"],
+                condition=Q(kind="birthday"),
+                name="occasion_one_birthday_per_contact",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__gte=1, month__lte=12, day__gte=1, day__lte=31),
+                name="occasion_valid_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(year__isnull=True) | Q(year__gte=1900, year__lte=2100),
+                name="occasion_year_bounded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.day_display}"
+
+    @property
+    def title(self) -> str:
+        if self.kind == OccasionKind.OTHER and self.label:
+            return self.label
+        return self.get_kind_display()
+
+    @property
+    def day_display(self) -> str:
+        shown = datetime(2000, self.month, self.day).strftime("%-d %B")
+        return f"{shown} {self.year}" if self.year else shown

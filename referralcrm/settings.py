@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "referrals",
     "followups",
     "groups",
+    "portability",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,15 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- Import and export ---------------------------------------------------
+# Private files of finished exports (served only through an owner-checked view).
+EXPORT_ROOT = env.str("EXPORT_ROOT", default=str(BASE_DIR / "var" / "exports"))
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
+# Files with more rows than this are read and imported by a Celery task with a progress bar.
+IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=300)
+EXPORT_LINK_HOURS = env.int("EXPORT_LINK_HOURS", default=24)
 
 # --- Security --------------------------------------------------------------
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https")

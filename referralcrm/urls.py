@@ -21,6 +21,7 @@ urlpatterns = [
     path("followups/", include("followups.urls")),
     path("referrals/", include("referrals.urls")),
     path("groups/", include("groups.urls")),
+    path("", include("portability.urls")),
     path("organise/", organise_site.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,149 @@
+"""Bringing a network in and taking it out: import batches, export jobs, merge records.
+
+Every row here is the owner's alone: views reach them through ``for_user`` and answer
+404 for anyone else, like contacts.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from referralcrm.ownership import OwnedManager
+
+
+class ImportFormat(models.TextChoices):
+    VCARD = "vcard", "vCard (.vcf)"
+    GOOGLE = "google", "Google Contacts CSV"
+    LINKEDIN = "linkedin", "LinkedIn Connections.csv"
+    CSV = "csv", "Other CSV"
+    ARCHIVE = "archive", "Referral CRM archive (.json)"
+
+
+class ImportStatus(models.TextChoices):
+    PARSING = "parsing", "Reading the file"
+    PREVIEW = "preview", "Waiting for your confirmation"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Could not be read"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ImportBatch(models.Model):
+    """One uploaded file, from upload through preview to the one transaction that imports it.
+
+    ``status`` moves parsing → preview → importing → done by compare-and-set updates, so a
+    second confirm (double click, two tabs, a retried task) imports nothing more.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_batches"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=10, choices=ImportFormat.choices, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.PARSING
+    )
+    phone_region = models.CharField(max_length=2, default="US")
+    # The uploaded bytes, kept until the import is done so the worker can read them.
+    data = models.BinaryField(null=True, blank=True, editable=False)
+    # For "Other CSV": the header and the user's mapping of columns to contact fields.
+    columns = models.JSONField(default=list, blank=True)
+    column_map = models.JSONField(default=dict, blank=True)
+    # Each row's outcome for the preview (see portability.importer).
+    rows = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="import_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.filename or 'import'} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0
+        return min(100, round(100 * self.processed / self.total))
+
+
+class ExportFormat(models.TextChoices):
+    JSON = "json", "Complete archive (JSON)"
+    VCARD = "vcard", "Contacts as vCard 4.0"
+    CSV = "csv", "Contacts as CSV"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Being built"
+    READY = "ready", "Ready to download"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """A large export built by a Celery task into a private file, offered for a limited time."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    format = models.CharField(max_length=5, choices=ExportFormat.choices)
+    status = models.CharField(
+        max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    # Relative to settings.EXPORT_ROOT; never under MEDIA_URL or STATIC_URL.
+    path = models.CharField(max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="export_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} ({self.get_status_display()})"
+
+    @property
+    def is_expired(self) -> bool:
+        return bool(self.expires_at and self.expires_at <= timezone.now())
+
+
+class MergeRecord(models.Model):
+    """Two contacts became one: shown on the survivor's timeline."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    survivor = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="merge_records"
+    )
+    merged_name = models.CharField(max_length=120)
+    # What moved, e.g. {"meetings": 3, "referrals": 1}, and which fields took the other's value.
+    moved = models.JSONField(default=dict, blank=True)
+    fields_taken = models.JSONField(default=list, blank=True)
+    merged_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwnedManager()
+
+    class Meta:
+        ordering = ["-merged_at"]
+        indexes = [models.Index(fields=["survivor", "-merged_at"], name="merge_survivor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} merged into {self.survivor}"
