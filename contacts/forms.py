@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from referralcrm.http import parse_id
 
+from . import occasions
 from .meetings import FactInput
 from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
 
@@ -50,6 +51,12 @@ class ContactForm(forms.ModelForm):
         help_text="Comma-separated, e.g. chapter, realtor",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    birthday = forms.CharField(
+        required=False,
+        max_length=40,
+        help_text=occasions.DATE_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "15 April"}),
+    )
 
     class Meta:
         model = Contact
@@ -83,6 +90,8 @@ class ContactForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["tag_names"] = ", ".join(t.name for t in self.instance.tags.all())
+        if self.instance.pk:  # bound too: save() compares it to what was typed
+            self.initial["birthday"] = occasions.birthday_text(self.instance)
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
@@ -121,10 +130,17 @@ class ContactForm(forms.ModelForm):
                 names.append(name)
         return names
 
+    def clean_birthday(self) -> tuple[int | None, int, int] | None:
+        """(year or None, month, day); None when left empty (which removes it)."""
+        text = self.cleaned_data["birthday"].strip()
+        return occasions.parse_day(text) if text else None
+
     def save(self, commit: bool = True) -> Contact:
         contact = super().save(commit=False)
         contact.owner = self.owner
         contact.save()
+        if "birthday" in self.changed_data:  # typed, changed or cleared
+            occasions.set_birthday(contact, self.cleaned_data["birthday"])
         wanted = self.cleaned_data["tag_names"]
         existing = {t.name.lower(): t for t in Tag.objects.for_user(self.owner)}
         missing = [n for n in wanted if n.lower() not in existing]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import occasions, views
 
 app_name = "contacts"
 
@@ -15,6 +15,12 @@ urlpatterns = [
     path("<int:pk>/gains/<str:kind>/", views.gains_add, name="gains_add"),
     path("<int:pk>/facts/<int:fact_pk>/edit/", views.gains_edit, name="gains_edit"),
     path("<int:pk>/facts/<int:fact_pk>/delete/", views.gains_delete, name="gains_delete"),
+    path("<int:pk>/occasions/", occasions.occasion_add, name="occasion_add"),
+    path(
+        "<int:pk>/occasions/<int:occasion_pk>/delete/",
+        occasions.occasion_delete,
+        name="occasion_delete",
+    ),
     path("typeahead/", views.typeahead, name="typeahead"),
     path("pick/<int:pk>/", views.pick, name="pick"),
     path("pick/new/", views.pick_new, name="pick_new"),

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from referralcrm.http import parse_id, safe_next
 
-from . import panels, picker, quicklog, timeline
+from . import occasions, panels, picker, quicklog, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
 from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
@@ -180,6 +180,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else MeetingForm(owner=request.user, initial={"attendees": [contact]}),
         "preset_contact": contact,
         "quicklog_extensions": quicklog.extensions(),
+        **occasions.section_context(contact, contact.occasions.all()),
     }
     return render(request, "contacts/contact_detail.html", context)
 

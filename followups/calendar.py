@@ -1,4 +1,5 @@
-"""An iCalendar feed of the user's open follow-ups (secret URL, regenerable)."""
+"""An iCalendar feed of the user's open follow-ups and their contacts' occasions
+(birthdays and other dates, as yearly all-day events), at a secret, regenerable URL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
+
+from contacts.models import Occasion, OccasionKind
+from contacts.occasions import first_date
 
 from .models import FollowUp
 
@@ -42,4 +46,35 @@ def feed(user, host: str) -> bytes:
         event.add("url", f"{settings.SITE_URL}{f.contact.get_absolute_url()}")
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
+    for event in _occasion_events(user, host, now):
+        cal.add_component(event)
     return cal.to_ical()
+
+
+def _occasion_events(user, host: str, now) -> list[Event]:
+    """One query: a yearly all-day event per occasion of an active contact, from the
+    year it happened (2000 when unknown). 29 February repeats as RRULE has it: calendars
+    show it in leap years. Any stored day is safe (``first_date`` clamps it)."""
+    rows = (
+        Occasion.objects.for_user(user)
+        .filter(contact__is_archived=False)
+        .select_related("contact")
+        .order_by("month", "day", "pk")[:FEED_LIMIT]
+    )
+    events = []
+    for o in rows:
+        start = first_date(o)
+        url = f"{settings.SITE_URL}{o.contact.get_absolute_url()}"
+        event = Event()
+        event.add("uid", f"occasion-{o.pk}@{host.split(':')[0]}")
+        event.add("dtstamp", now)
+        event.add("dtstart", start)
+        event.add("dtend", start + timedelta(days=1))
+        event.add("rrule", {"freq": "yearly"})
+        what = o.title if o.kind == OccasionKind.OTHER else o.get_kind_display().lower()
+        event.add("summary", f"{o.contact.name}: {what}")
+        event.add("description", f"A reason to get in touch with {o.contact.name}. {url}")
+        event.add("url", url)
+        event.add("transp", "TRANSPARENT")
+        events.append(event)
+    return events

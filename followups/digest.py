@@ -26,6 +26,7 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import User
+from contacts import occasions
 from contacts.models import Contact, GainsFact, GainsKind
 
 from . import tokens
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 STALLED_IN_DIGEST = 5
 FOLLOWUPS_IN_DIGEST = 10
 REFERRALS_IN_DIGEST = 5
+OCCASIONS_IN_DIGEST = 10
+OCCASION_DAYS = 7  # "Coming up": birthdays and other dates from today to 6 days ahead
 CLAIM_TTL = timedelta(seconds=getattr(settings, "DIGEST_CLAIM_TTL", 600))
 SWEEP_BATCH = 500
 MAX_BATCHES = 200  # 100,000 users per sweep run; the rest wait for the next run
@@ -189,6 +192,29 @@ def build(user: User, local_date: date, now: datetime | None = None) -> Digest:
         if items := section.build(user, local_date):
             digest.sections.append((section, items))
     return digest
+
+
+def _coming_up(user: User, local_date: date) -> list[occasions.Upcoming]:
+    """One query: the user's occasions in the next ``OCCASION_DAYS`` from their local day."""
+    return occasions.coming_up(user, local_date, OCCASION_DAYS, OCCASIONS_IN_DIGEST)
+
+
+def _nothing_to_mark(user: User, items: list) -> None:
+    """An occasion is a reason to get in touch every day of the week before it (as a
+    follow-up is until done), so nothing is marked as told."""
+
+
+# Like any section, occasions count toward the digest: a digest with only a birthday
+# coming up is sent, since that is something to act on; with nothing at all, none is.
+register_section(
+    Section(
+        name="occasions",
+        build=_coming_up,
+        mark_sent=_nothing_to_mark,
+        text_template="emails/digest-occasions.txt",
+        html_template="emails/digest-occasions.html",
+    )
+)
 
 
 def _best_fact(facts: list[GainsFact]) -> GainsFact | None:

@@ -31,6 +31,7 @@ from . import invitations, report
 from .models import (
     ATTENDANCE_CYCLE,
     CURRENT_STATUSES,
+    FORMER_MEMBER,
     Attendance,
     AttendanceCode,
     Group,
@@ -564,6 +565,9 @@ class MembershipAdmin(OrganiserAdmin):
         return False  # members join through an invitation
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_former:
+            # The account is deleted: the row is history, it can't become a member again.
+            return [*self.readonly_fields, "role", "status", "joined_on", "left_on"]
         if obj is not None and obj.user_id == request.user.pk:
             # As in the actions: an organiser can't remove, suspend or demote themselves.
             return [*self.readonly_fields, "role", "status", "left_on"]
@@ -579,7 +583,7 @@ class MembershipAdmin(OrganiserAdmin):
 
     @admin.display(description="e-mail", ordering="user__email")
     def email(self, membership):
-        return membership.user.email
+        return membership.user.email if membership.user else "—"
 
     @admin.display(description="member", ordering="user__display_name")
     def name(self, membership):
@@ -590,6 +594,11 @@ class MembershipAdmin(OrganiserAdmin):
         if mine.exists():
             self.message_user(request, "You can't change your own membership here.", messages.ERROR)
             queryset = queryset.exclude(user=request.user)
+        if queryset.filter(user__isnull=True).exists():
+            self.message_user(
+                request, "Former members (accounts deleted) stay as they are.", messages.WARNING
+            )
+            queryset = queryset.exclude(user__isnull=True)
         changes = {"status": status, "left_on": timezone.localdate() if status == "left" else None}
         count = queryset.update(**changes)
         self.message_user(request, f"{verb} {count} member(s).")
@@ -800,7 +809,7 @@ class SlipChangeInline(admin.TabularInline):
 
     @admin.display(description="who")
     def who(self, change):
-        return change.changed_by or "—"
+        return change.changed_by or FORMER_MEMBER
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("changed_by")

@@ -6,7 +6,7 @@ from django.db import IntegrityError, connection, transaction
 
 from contacts.models import Contact
 
-from .models import CURRENT_STATUSES, Membership
+from .models import CURRENT_STATUSES, Group, Invitation, Membership, MembershipStatus, Role
 
 
 def contact_for(owner, member_user, seat: str = "") -> tuple[Contact, bool]:
@@ -79,3 +79,41 @@ def shared_groups(user_a_id: int, user_b_id: int) -> dict[int, tuple[int, int]]:
         for g, members in by_group.items()
         if user_a_id in members and user_b_id in members
     }
+
+
+# --- When a member deletes their account -------------------------------------------------
+
+
+def handover_needed(user) -> list[Group]:
+    """Groups ``user`` is the only active organiser of while others still belong to them:
+    they make another member organiser (on the organisers' site) before deleting their
+    account, so the group is not left without anyone to run it."""
+    organisers = Membership.objects.filter(role=Role.ORGANISER, status=MembershipStatus.ACTIVE)
+    others = Membership.objects.filter(status__in=CURRENT_STATUSES).exclude(user=user)
+    return list(
+        Group.objects.filter(pk__in=organisers.filter(user=user).values("group"))
+        .exclude(pk__in=organisers.exclude(user=user).values("group"))
+        .filter(pk__in=others.values("group"))
+        .order_by("name")
+    )
+
+
+def solo_groups(user):
+    """Groups nobody but ``user`` ever belonged to: no slips, nobody's history; they go
+    with the account."""
+    return Group.objects.filter(
+        pk__in=Membership.objects.filter(user=user).values("group")
+    ).exclude(pk__in=Membership.objects.exclude(user=user).values("group"))
+
+
+def forget(user) -> None:
+    """Just before ``user`` is deleted (``groups.signals``): their groups keep their history.
+
+    Each membership stays, detached and "left", so the slips, one-to-ones and attendance
+    that point at it stay in the group's figures as "former member". Groups only they ever
+    belonged to are deleted, and so are the invitations they accepted (which carry their
+    e-mail address).
+    """
+    solo_groups(user).delete()
+    Invitation.objects.filter(accepted_by=user).delete()
+    Membership.objects.filter(user=user).keep_as_former()

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -137,6 +138,9 @@ class MembershipStatus(models.TextChoices):
     LEFT = "left", "Left"
 
 
+# How a member who deleted their account appears in the group's history.
+FORMER_MEMBER = "former member"
+
 # Members who see the roster, give slips and count in the report's roster.
 CURRENT_STATUSES = [MembershipStatus.ACTIVE, MembershipStatus.ON_LEAVE]
 
@@ -150,11 +154,33 @@ class MembershipQuerySet(models.QuerySet):
             return self.none()
         return self.filter(user=user)
 
+    def keep_as_former(self, today: date | None = None) -> int:
+        """Detach these memberships from their user, as "left" (with a date), keeping the
+        slips, one-to-ones and attendance that point at them. Called as the user is deleted."""
+        today = today or timezone.localdate()
+        kept_date = models.Case(
+            models.When(status=MembershipStatus.LEFT, then=models.F("left_on")),
+            default=None,
+            output_field=models.DateField(),
+        )
+        return self.update(
+            user=None,
+            status=MembershipStatus.LEFT,
+            left_on=Coalesce(kept_date, models.Value(today)),
+            shared_gains=[],
+        )
+
 
 class Membership(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    # Empty once the member deleted their account: the membership stays (status "left") so
+    # the slips they gave and received stay in the group's history, as "former member".
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="memberships",
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     seat = models.CharField(
@@ -186,7 +212,14 @@ class Membership(models.Model):
 
     @property
     def name(self) -> str:
+        if self.user is None:
+            return FORMER_MEMBER
         return self.user.display_name or self.user.email
+
+    @property
+    def is_former(self) -> bool:
+        """The member deleted their account: only their group history is left."""
+        return self.user_id is None
 
     @property
     def is_current(self) -> bool:
@@ -198,6 +231,8 @@ class Membership(models.Model):
 
     def shared_profile(self) -> list[tuple[str, str]]:
         """(label, text) of the GAINS parts this member shares with the group."""
+        if self.user is None:
+            return []
         return [
             (label, text)
             for field, label in GAINS_PARTS

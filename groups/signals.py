@@ -2,17 +2,20 @@
 
 A meeting of a one-to-one kind with a contact linked to a fellow member adds a row per
 group they share; if both members log it, the report counts it once (``pair_day``).
+And when an account is deleted, its memberships stay in their groups' history
+(``members.forget``).
 """
 
 from __future__ import annotations
 
-from django.db.models.signals import m2m_changed, post_save
+from django.conf import settings
+from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
 from contacts.models import Contact, Meeting, MeetingKind
 
-from .members import shared_groups
+from .members import forget, shared_groups
 from .models import OneToOne
 
 ONE_TO_ONE_KINDS = {MeetingKind.ONE_TO_ONE, MeetingKind.COFFEE, MeetingKind.VIDEO}
@@ -66,3 +69,9 @@ def meeting_edited(sender, instance: Meeting, created: bool, raw: bool = False, 
         row.on = on
         row.pair_day = OneToOne.key(row.member_low_id, row.member_high_id, on)[2]
     OneToOne.objects.bulk_update(rows, ["on", "pair_day"])
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="groups.forget_member")
+def user_deleted(sender, instance, **kwargs):
+    """However an account is deleted, its group history stays, as "former member"."""
+    forget(instance)

@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from referralcrm.ownership import OwnedManager
@@ -134,7 +135,11 @@ class MergeRecord(models.Model):
         "contacts.Contact", on_delete=models.CASCADE, related_name="merge_records"
     )
     merged_name = models.CharField(max_length=120)
-    # What moved, e.g. {"meetings": 3, "referrals": 1}, and which fields took the other's value.
+    # The id the merged contact had: a second POST of the same merge (double click) finds
+    # this record and answers "already merged" instead of a 404.
+    merged_contact_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    # What moved, by model label, e.g. {"contacts.meeting": 3, "removed:referrals.introduction": 1}
+    # (portability.merge.describe puts it in words), and which fields took the other's value.
     moved = models.JSONField(default=dict, blank=True)
     fields_taken = models.JSONField(default=list, blank=True)
     merged_at = models.DateTimeField(default=timezone.now)
@@ -147,3 +152,29 @@ class MergeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_name} merged into {self.survivor}"
+
+
+class DuplicateDismissal(models.Model):
+    """The user said two contacts are not the same person: portability.merge.find_duplicates
+    no longer offers the pair. Stored once per pair, lowest id first."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    contact_low = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    contact_high = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OwnedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_low", "contact_high"], name="duplicate_dismissal_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(contact_low__lt=models.F("contact_high")),
+                name="duplicate_dismissal_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_low_id} is not {self.contact_high_id}"

@@ -157,6 +157,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "referralcrm.heartbeat", "schedule": 60.0},
     # Finds users whose digest hour has come; claims and enqueues one send per user.
     "digest-sweep": {"task": "followups.sweep_digests", "schedule": 300.0},
+    # Deletes export files whose download link has expired.
+    "export-cleanup": {"task": "portability.delete_expired_exports", "schedule": 3600.0},
 }
 # A digest send whose claim is older than this is taken to have crashed and is retried.
 DIGEST_CLAIM_TTL = env.int("DIGEST_CLAIM_TTL", default=600)
@@ -220,6 +222,9 @@ STORAGES = {
 # Private files of finished exports (served only through an owner-checked view).
 EXPORT_ROOT = env.str("EXPORT_ROOT", default=str(BASE_DIR / "var" / "exports"))
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+# manage.py import_contacts restores archives up to this size (the web upload stops at
+# IMPORT_MAX_BYTES; a big account's archive is restored from the command line).
+ARCHIVE_MAX_BYTES = env.int("ARCHIVE_MAX_BYTES", default=200 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
 # Files with more rows than this are read and imported by a Celery task with a progress bar.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=300)

@@ -28,7 +28,7 @@ MAX_QUERIES = {
     "list": 6,
     "search": 6,
     "stalled": 6,
-    "detail": 17,
+    "detail": 19,  # 17 + the contact's occasions + its merge records (timeline)
     "dashboard": 14,
 }
 

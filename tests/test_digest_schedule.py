@@ -257,6 +257,7 @@ def profile_data(user, **changes) -> dict:
         "display_name": user.display_name,
         "time_zone": user.time_zone,
         "default_currency": user.default_currency,
+        "phone_region": user.phone_region,
     }
     return {**data, **changes}
 

@@ -103,6 +103,7 @@ def test_profile_saves_and_rejects_bad_currency(alice_client, alice):
         "profession": "Planner",
         "time_zone": "Europe/Paris",
         "default_currency": "E1R",
+        "phone_region": "fr",
         "goals": "Twenty new clients",
     }
     response = alice_client.post(url, data)
@@ -112,8 +113,9 @@ def test_profile_saves_and_rejects_bad_currency(alice_client, alice):
     data["default_currency"] = "eur"
     assert alice_client.post(url, data).status_code == 302
     alice.refresh_from_db()
-    assert (alice.default_currency, alice.time_zone, alice.goals) == (
+    assert (alice.default_currency, alice.time_zone, alice.goals, alice.phone_region) == (
         "EUR",
         "Europe/Paris",
         "Twenty new clients",
+        "FR",
     )
