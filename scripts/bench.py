@@ -10,6 +10,9 @@ re-created) and prints a table of figures:
 5. the member report of a 300-member networking group over a year (seed_demo --groups 1
    --group-size 300): seeding seconds, then the report built in-process (median ms, queries)
    and the organisers' report page over HTTP
+6. import of a 10,000-card vCard file (preview + confirm, then the same file again) and the
+   import preview page; full JSON export of the 10,000-contact user; each command in its own
+   process so its peak memory is its own
 """
 
 from __future__ import annotations
@@ -388,6 +391,119 @@ def bench_group_report() -> None:
     report(name, f"{queries} queries, {statistics.median(timings):.0f} ms")
 
 
+IMPORT_CARDS = int(os.environ.get("BENCH_IMPORT_CARDS", "10000"))
+
+PEAK_RUNNER = """
+import re, sys, time, django
+django.setup()
+from django.core.management import call_command
+started = time.perf_counter()
+call_command(*sys.argv[1:], stdout=open("/dev/null", "w"))
+# VmHWM: this process's own peak (ru_maxrss would carry the forking parent's over exec).
+peak_kb = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+print(time.perf_counter() - started, peak_kb // 1024)
+"""
+
+
+def _run_command(*args: str) -> tuple[float, int]:
+    """(seconds, peak MB) of a management command run in a process of its own."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_RUNNER, *args],
+        cwd=ROOT,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return float(out[-2]), int(out[-1])
+
+
+def make_vcards(path: Path, count: int) -> None:
+    rng = random.Random(9)
+    firsts = ["Ana", "Ben", "Chloe", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo"]
+    lasts = ["Roe", "Diaz", "Okafor", "Nguyen", "Smith", "Berg", "Kaur", "Rossi", "Ito", "Lund"]
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            first, last = rng.choice(firsts), rng.choice(lasts)
+            out.write(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\n"
+                f"FN:{first} {last} {i}\r\nN:{last} {i};{first};;;\r\n"
+                f"ORG:{last} & Co {i % 700}\r\nTITLE:Consultant\r\n"
+                f"EMAIL;TYPE=INTERNET,WORK:{first.lower()}.{i}@example.com\r\n"
+                f"TEL;TYPE=CELL:+1 415 {200 + i // 10000:03d} {i % 10000:04d}\r\n"
+                f"BDAY:--{1 + i % 12:02d}{1 + i % 28:02d}\r\n"
+                f"CATEGORIES:Chapter {i % 5},Prospects\r\n"
+                f"NOTE:Met at mixer {i % 40}\\, wants introductions\r\nEND:VCARD\r\n"
+            )
+
+
+def bench_portability() -> None:
+    import tempfile
+
+    from django.test import Client
+
+    from accounts.models import User
+    from contacts.models import Contact
+    from portability import importer
+    from portability.models import ImportBatch
+
+    importer_user = User.objects.create_user("importer@example.com", "bench-password")
+    with tempfile.TemporaryDirectory() as tmp:
+        vcf = Path(tmp) / "phone.vcf"
+        make_vcards(vcf, IMPORT_CARDS)
+        size_mb = vcf.stat().st_size / 1024 / 1024
+        seconds, peak = _run_command("import_contacts", "--user", importer_user.email, str(vcf))
+        created = Contact.objects.filter(owner=importer_user).count()
+        report(
+            f"import {IMPORT_CARDS:,}-card vCard ({size_mb:.1f} MB), preview + confirm",
+            f"{seconds:.1f} s, peak {peak} MB, {created:,} contacts created",
+        )
+        seconds, peak = _run_command("import_contacts", "--user", importer_user.email, str(vcf))
+        again = Contact.objects.filter(owner=importer_user).count() - created
+        report(
+            "the same file imported again (all matched)",
+            f"{seconds:.1f} s, peak {peak} MB, {again} contacts created",
+        )
+        # The preview page of a 10,000-row batch (first page of 100 rows).
+        batch = ImportBatch.objects.create(
+            owner=importer_user, filename="phone.vcf", format="vcard", data=vcf.read_bytes()
+        )
+        started = time.perf_counter()
+        importer.prepare(batch)
+        report(
+            "preview of that file built (parse + match)", f"{time.perf_counter() - started:.1f} s"
+        )
+        client = Client()
+        client.force_login(importer_user)
+        url = f"/import/{batch.pk}/"
+        client.get(url)
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            timings.append((time.perf_counter() - started) * 1000)
+        report(
+            "import preview page (10,000 rows, 100 shown)", f"{statistics.median(timings):.0f} ms"
+        )
+
+        archive = Path(tmp) / "archive.json"
+        seconds, peak = _run_command(
+            "export_data",
+            "--user",
+            "user1@example.com",
+            "--format",
+            "json",
+            "--output",
+            str(archive),
+        )
+        report(
+            "JSON export of 10,000 contacts + 100,000 meetings",
+            f"{seconds:.1f} s, peak {peak} MB, {archive.stat().st_size / 1024 / 1024:.0f} MB file",
+        )
+
+
 def main() -> int:
     print(f"Benchmark database: {BENCH_URL}", flush=True)
     recreate_database()
@@ -401,6 +517,7 @@ def main() -> int:
     # Before the digest population: its ANALYZE stays small, and the digest figures are
     # unchanged (the group's members are not due).
     bench_group_report()
+    bench_portability()
     make_digest_population()
     bench_sweep()
     bench_send()

@@ -40,7 +40,7 @@ MAX_QUERIES = {
     "intros": 4,
     "spends": 5,
     "who-to-ask": 3,
-    "contact": 16,
+    "contact": 18,  # + occasions and merge records (portability timeline)
     "dashboard": 13,
 }
 
