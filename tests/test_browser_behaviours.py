@@ -31,6 +31,20 @@ def test_picker_enter_picks_the_first_match_and_the_cross_removes_it(page, alice
     expect(chips).to_have_count(0)
 
 
+def test_enter_typed_fast_picks_the_match_for_what_was_typed_not_a_stale_suggestion(page, alice):
+    # Aaron is first in the list for "a"; Enter right after typing "Susa" must pick Susan.
+    Contact.objects.create(owner=alice, name="Aaron Able")
+    susan = Contact.objects.create(owner=alice, name="Susan Planner")
+    login_in_browser(page, alice.email)
+    page.goto("/referrals/new/")
+    search = page.locator("#search-partner")
+    search.fill("a")
+    expect(page.locator("#suggestions-partner button.suggestion").first).to_contain_text("Aaron")
+    search.fill("Susa")
+    search.press("Enter")
+    expect(page.locator('#chips-partner input[name="partner"]')).to_have_value(str(susan.pk))
+
+
 def test_deleting_a_meeting_asks_first(page, alice):
     susan = Contact.objects.create(owner=alice, name="Susan Planner")
     meeting = log_meeting(owner=alice, occurred_at=timezone.now(), kind="coffee", attendees=[susan])

@@ -32,13 +32,44 @@ document.addEventListener("htmx:afterRequest", (event) => {
   if (field && event.detail.successful) window.rcPicked(field);
 });
 
-// Contact picker: Enter picks the first suggestion instead of submitting the form.
+// Contact picker: Enter picks the first suggestion for what is typed, instead of submitting
+// the form. When the list on screen is for an older query (typed fast, the debounced search
+// not back yet) it is fetched first. The pick is requested on behalf of the chips, so a
+// suggestion list replaced meanwhile cannot swallow it.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const search = event.target;
+  if (search.dataset && search.dataset.pickerSearch) search.dataset.requestedFor = search.value;
+});
+document.addEventListener("htmx:afterRequest", (event) => {
+  const search = event.target;
+  if (search.dataset && search.dataset.pickerSearch && event.detail.successful) {
+    search.dataset.shownFor = search.dataset.requestedFor;
+  }
+});
 document.addEventListener("keydown", (event) => {
-  const field = event.target.dataset && event.target.dataset.pickerSearch;
+  const search = event.target;
+  const field = search.dataset && search.dataset.pickerSearch;
   if (!field || event.key !== "Enter") return;
   event.preventDefault();
-  const first = document.querySelector("#suggestions-" + field + " button");
-  if (first) first.click();
+  const pickFirst = () => {
+    const first = document.querySelector("#suggestions-" + field + " button");
+    if (!first) return;
+    const post = first.getAttribute("hx-post");
+    htmx.ajax(post ? "POST" : "GET", post || first.getAttribute("hx-get"), {
+      source: document.getElementById("chips-" + field),
+      target: "#chips-" + field,
+      swap: first.getAttribute("hx-swap") || "innerHTML",
+    }).then(() => window.rcPicked(field));
+  };
+  if (search.dataset.shownFor === search.value) {
+    pickFirst();
+  } else {
+    htmx.ajax("GET", search.getAttribute("hx-get"), {
+      source: search,
+      target: "#suggestions-" + field,
+      swap: "innerHTML",
+    }).then(pickFirst);
+  }
 });
 
 // Picker chips: the × removes the person from the picked list.
