@@ -25,13 +25,13 @@ import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from contacts.models import Contact, Occasion, OccasionKind, Tag
 
 from . import parsers
-from .models import ImportBatch, ImportFormat, ImportStatus
+from .models import ImportBatch, ImportFormat, ImportRow, ImportStatus
 from .records import FileRejected, Record
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ def _changes(contact: Existing, record: Record, has_birthday: bool, region: str)
 
 
 def plan(owner, records: list[Record], *, region: str, progress: Callable | None = None) -> list:
-    """Each record's outcome, as the dicts stored in ``ImportBatch.rows``."""
+    """Each record's outcome, as dicts (stored as ``ImportRow``s by ``prepare``)."""
     index = Index(owner, region)
     with_birthday = set(
         Occasion.objects.for_user(owner)
@@ -469,10 +469,10 @@ def prepare(batch: ImportBatch) -> ImportBatch:
     """Parse the batch's file and plan every row; the batch ends in preview (or failed)."""
     owner = batch.owner
     data = bytes(batch.data or b"")
+    rows: list[dict] = []
     try:
         if batch.format == ImportFormat.ARCHIVE:
             batch.summary = {"archive": describe_archive(data)}
-            batch.rows = []
             batch.total = batch.summary["archive"].get("contacts", 0)
         else:
             parsed = parsers.parse(
@@ -489,18 +489,39 @@ def prepare(batch: ImportBatch) -> ImportBatch:
                 batch.column_map = parsed.column_map
             if not parsed.records:
                 raise FileRejected("The file holds no contacts.")
-            batch.rows = plan(
+            rows = plan(
                 owner, parsed.records, region=batch.phone_region, progress=_progress_writer(batch)
             )
-            batch.summary = summarise(batch.rows)
+            batch.summary = summarise(rows)
         batch.status = ImportStatus.PREVIEW
         batch.processed = batch.total
     except FileRejected as exc:
         batch.status = ImportStatus.FAILED
         batch.error = str(exc)[:500]
         batch.data = None
-    batch.save()
+    with transaction.atomic():
+        ImportRow.objects.filter(batch=batch).delete()  # a new column mapping re-plans
+        ImportRow.objects.bulk_create(
+            (ImportRow.from_dict(batch, row) for row in rows), batch_size=2000
+        )
+        batch.save()
     return batch
+
+
+def recount(batch: ImportBatch) -> dict:
+    """Refresh the batch's counts of selected rows after the user's choices (one query)."""
+    counts = ImportRow.objects.filter(batch=batch).aggregate(
+        selected_new=Count(
+            "pk", filter=Q(selected=True) & (Q(outcome=NEW) | Q(outcome=MATCH, keep_both=True))
+        ),
+        selected_merge=Count("pk", filter=Q(selected=True, outcome=MATCH, keep_both=False)),
+    )
+    batch.summary = {**batch.summary, **counts}
+    return batch.summary
+
+
+def stored_rows(batch: ImportBatch) -> list[dict]:
+    return [row.as_dict() for row in ImportRow.objects.filter(batch=batch).order_by("position")]
 
 
 def confirm(batch: ImportBatch) -> bool:
@@ -555,7 +576,7 @@ def run(batch_id) -> ImportBatch:
             else:
                 result = apply(
                     batch.owner,
-                    batch.rows,
+                    stored_rows(batch),
                     region=batch.phone_region,
                     progress=_progress_writer(batch),
                 )
@@ -565,6 +586,7 @@ def run(batch_id) -> ImportBatch:
             batch.finished_at = timezone.now()
             batch.data = None
             batch.save(update_fields=["summary", "status", "processed", "finished_at", "data"])
+            ImportRow.objects.filter(batch=batch).delete()  # the summary keeps what was done
             return batch
     except FileRejected as exc:
         return _fail(batch_id, str(exc))

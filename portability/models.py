@@ -55,8 +55,7 @@ class ImportBatch(models.Model):
     # For "Other CSV": the header and the user's mapping of columns to contact fields.
     columns = models.JSONField(default=list, blank=True)
     column_map = models.JSONField(default=dict, blank=True)
-    # Each row's outcome for the preview (see portability.importer).
-    rows = models.JSONField(default=list, blank=True)
+    # Counts per outcome and of what is selected (rows themselves are ImportRow).
     summary = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=500, blank=True)
     total = models.PositiveIntegerField(default=0)
@@ -79,6 +78,54 @@ class ImportBatch(models.Model):
         if not self.total:
             return 0
         return min(100, round(100 * self.processed / self.total))
+
+
+class ImportRow(models.Model):
+    """One card or line of an import batch, its outcome and the user's choice for it.
+
+    Reached only through its batch (``batch__owner``); the preview pages through them by
+    ``(batch, outcome, position)`` so a 10,000-row file costs one page of rows per view.
+    """
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="row_set")
+    position = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10)
+    selected = models.BooleanField(default=True)
+    keep_both = models.BooleanField(default=False)
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    # The parsed record, and the match's reason, name, changes or the row it duplicates.
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="import_row_once"),
+        ]
+        indexes = [
+            models.Index(fields=["batch", "outcome", "position"], name="import_row_outcome_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.position}: {self.outcome}"
+
+    def as_dict(self) -> dict:
+        return {
+            **self.data,
+            "position": self.position,
+            "outcome": self.outcome,
+            "selected": self.selected,
+            "keep_both": self.keep_both,
+            "contact_id": self.contact_id,
+        }
+
+    @classmethod
+    def from_dict(cls, batch: ImportBatch, row: dict) -> ImportRow:
+        keys = ("position", "outcome", "selected", "keep_both", "contact_id")
+        return cls(
+            batch=batch,
+            **{k: row[k] for k in keys},
+            data={k: v for k, v in row.items() if k not in keys},
+        )
 
 
 class ExportFormat(models.TextChoices):

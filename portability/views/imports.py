@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import importer, parsers
-from ..models import ImportBatch, ImportFormat, ImportStatus
+from ..models import ImportBatch, ImportFormat, ImportRow, ImportStatus
 from ..records import FileRejected
 from ..uploads import LimitedUploadHandler, declared_too_large, megabytes
 
@@ -53,7 +53,7 @@ def _upload_context(request, **extra) -> dict:
         "max_size": megabytes(settings.IMPORT_MAX_BYTES),
         "max_rows": settings.IMPORT_MAX_ROWS,
         "accept": ACCEPT,
-        "recent": _batches(request).defer("data", "rows")[:5],
+        "recent": _batches(request).defer("data")[:5],
         **extra,
     }
 
@@ -168,17 +168,20 @@ def _preview_context(request, batch: ImportBatch) -> dict:
     show = request.GET.get("show", "all")
     if show not in dict(SHOW_CHOICES):
         show = "all"
-    rows = batch.rows if show == "all" else [r for r in batch.rows if r["outcome"] == show]
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = ImportRow.objects.filter(batch=batch).order_by("position")
+    if show != "all":
+        rows = rows.filter(outcome=show)
     summary = batch.summary
-    tabs = [
-        (key, label, len(batch.rows) if key == "all" else summary.get(key, 0))
-        for key, label in SHOW_CHOICES
-    ]
+    counts = {key: summary.get(key, 0) for key, _ in SHOW_CHOICES}
+    counts["all"] = sum(counts.values())
+    paginator = Paginator(rows, PAGE_SIZE)
+    paginator.count = counts[show]  # known from the summary: no COUNT(*) per view
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "page": page,
+        "page_rows": [row.as_dict() for row in page.object_list],
         "show": show,
-        "tabs": tabs,
+        "tabs": [(key, label, counts[key]) for key, label in SHOW_CHOICES],
         "summary": summary,
         "labels": importer.OUTCOME_LABELS,
     }
@@ -195,7 +198,7 @@ def _preview_context(request, batch: ImportBatch) -> dict:
 @require_GET
 def progress(request: HttpRequest, pk) -> HttpResponse:
     """The progress bar alone, polled by htmx; reloads the page when the step is over."""
-    batch = get_object_or_404(_batches(request).defer("data", "rows"), pk=pk)
+    batch = get_object_or_404(_batches(request).defer("data"), pk=pk)
     if batch.status not in (ImportStatus.PARSING, ImportStatus.IMPORTING):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("portability:import_batch", args=[batch.pk])
@@ -209,16 +212,23 @@ def progress(request: HttpRequest, pk) -> HttpResponse:
 
 def _apply_choices(request, batch: ImportBatch) -> None:
     """Save the import/keep-both choices of the rows that were on the posted page."""
-    shown = {p for p in request.POST.getlist("shown") if p.isdecimal()}
-    chosen = set(request.POST.getlist("import"))
-    keep_both = set(request.POST.getlist("keep_both"))
-    for row in batch.rows:
-        position = str(row["position"])
-        if position not in shown or row["outcome"] not in (importer.NEW, importer.MATCH):
-            continue
-        row["selected"] = position in chosen
-        row["keep_both"] = row["outcome"] == importer.MATCH and position in keep_both
-    batch.summary = {**batch.summary, **importer.summarise(batch.rows)}
+    shown = _positions(request.POST.getlist("shown"))
+    if not shown:
+        return
+    chosen = _positions(request.POST.getlist("import"))
+    keep_both = _positions(request.POST.getlist("keep_both"))
+    rows = ImportRow.objects.filter(
+        batch=batch, position__in=shown, outcome__in=[importer.NEW, importer.MATCH]
+    )
+    rows.filter(position__in=chosen).update(selected=True)
+    rows.exclude(position__in=chosen).update(selected=False)
+    rows.filter(outcome=importer.MATCH, position__in=keep_both).update(keep_both=True)
+    rows.exclude(position__in=keep_both).update(keep_both=False)
+    importer.recount(batch)
+
+
+def _positions(values: list[str]) -> set[int]:
+    return {int(v) for v in values[: PAGE_SIZE * 2] if v.isascii() and v.isdecimal() and len(v) < 9}
 
 
 @login_required
@@ -229,7 +239,7 @@ def choices(request: HttpRequest, pk) -> HttpResponse:
         if batch.status != ImportStatus.PREVIEW:
             return redirect("portability:import_batch", pk=batch.pk)
         _apply_choices(request, batch)
-        batch.save(update_fields=["rows", "summary"])
+        batch.save(update_fields=["summary"])
     if request.htmx:
         return render(request, "portability/import_batch.html#confirm", {"batch": batch})
     messages.success(request, "Choices saved.")
@@ -274,7 +284,7 @@ def confirm(request: HttpRequest, pk) -> HttpResponse:
             return redirect("portability:import_batch", pk=batch.pk)
         if request.POST.getlist("shown"):
             _apply_choices(request, batch)
-            batch.save(update_fields=["rows", "summary"])
+            batch.save(update_fields=["summary"])
         claimed = importer.confirm(batch)
     if not claimed:
         return redirect("portability:import_batch", pk=batch.pk)
@@ -305,8 +315,9 @@ def cancel(request: HttpRequest, pk) -> HttpResponse:
     updated = (
         _batches(request)
         .filter(pk=pk, status__in=[ImportStatus.PREVIEW, ImportStatus.PARSING])
-        .update(status=ImportStatus.CANCELLED, data=None, rows=[], finished_at=timezone.now())
+        .update(status=ImportStatus.CANCELLED, data=None, finished_at=timezone.now())
     )
+    ImportRow.objects.filter(batch__in=_batches(request).filter(pk=pk, status="cancelled")).delete()
     if not updated:
         get_object_or_404(_batches(request), pk=pk)
         messages.info(request, "This import can no longer be cancelled.")
