@@ -5,7 +5,7 @@ COPY requirements.lock pyproject.toml ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0
-RUN useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
+RUN useradd --create-home app && mkdir -p /app/var /app/exports && chown -R app /app/var /app/exports
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "referralcrm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
