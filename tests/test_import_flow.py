@@ -448,3 +448,33 @@ def test_the_import_menu_links_are_on_every_page(alice_client):
     body = alice_client.get(reverse("dashboard")).content.decode()
     assert reverse("portability:import") in body
     assert reverse("portability:export") in body
+
+
+def test_an_archive_uploaded_on_the_import_page_restores_into_an_empty_account(client, alice, bob):
+    from portability.exports import archive_chunks
+    from referrals.models import Referral
+
+    partner = Contact.objects.create(owner=alice, name="Raj Realtor", emails=["raj@x.example"])
+    Referral.objects.create(owner=alice, direction="given", partner=partner, prospect_name="Lee")
+    archive = "".join(archive_chunks(alice)).encode()
+
+    client.force_login(bob)
+    _upload(client, archive, name="referral-crm-archive.json")
+    batch = _batch(bob)
+    assert (batch.format, batch.status) == ("archive", ImportStatus.PREVIEW)
+    page = client.get(reverse("portability:import_batch", args=[batch.pk])).content.decode()
+    assert "Restore the archive" in page
+    client.post(reverse("portability:import_confirm", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert batch.status == ImportStatus.DONE
+    assert Contact.objects.for_user(bob).get().emails == ["raj@x.example"]
+    assert Referral.objects.for_user(bob).get().prospect_name == "Lee"
+
+    # Into an account that has contacts it is refused, and nothing changes.
+    _upload(client, archive, name="again.json")
+    again = _batch(bob)
+    client.post(reverse("portability:import_confirm", args=[again.pk]))
+    again.refresh_from_db()
+    assert again.status == ImportStatus.FAILED
+    assert "contacts" in again.error
+    assert Contact.objects.for_user(bob).count() == 1
