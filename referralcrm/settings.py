@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "followups",
     "groups",
     "portability",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +233,40 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
 # Files with more rows than this are read and imported by a Celery task with a progress bar.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=300)
 EXPORT_LINK_HOURS = env.int("EXPORT_LINK_HOURS", default=24)
+
+# --- API -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the app's own pages, CSRF
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Referral CRM API",
+    "DESCRIPTION": "Your contacts, GAINS, meetings, follow-ups, referral ledger and groups. "
+    "Authenticate with a personal access token: `Authorization: Bearer rcrm_…`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+# Requests per token (or per signed-in user) and the largest JSON body accepted.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# Webhook endpoints must resolve to public addresses; only the test suite turns this on.
+WEBHOOK_ALLOW_PRIVATE = False
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
 
 # --- Security --------------------------------------------------------------
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https")

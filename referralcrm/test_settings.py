@@ -27,3 +27,6 @@ WHITENOISE_AUTOREFRESH = True
 # The broker gets its own Redis database, so clearing the cache between tests
 # (conftest's cache.clear() is a FLUSHDB) never drops queued tasks.
 CELERY_BROKER_URL = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/12")
+
+# The test suite's webhook receiver listens on loopback.
+WEBHOOK_ALLOW_PRIVATE = True

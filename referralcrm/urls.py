@@ -22,6 +22,8 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("groups/", include("groups.urls")),
     path("", include("portability.urls")),
+    path("api/v1/", include("api.urls")),
+    path("settings/", include("api.page_urls")),
     path("organise/", organise_site.urls),
     path("admin/", admin.site.urls),
 ]
