@@ -3,7 +3,9 @@ viewsets (the size-limited JSON parser is in ``api.parsers``)."""
 
 from __future__ import annotations
 
-from rest_framework import serializers, viewsets
+from rest_framework import exceptions, serializers, viewsets
+
+from referralcrm.http import parse_id
 
 from .pagination import Cursor
 
@@ -30,6 +32,13 @@ class OwnedViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return self.model.objects.for_user(self.request.user)
+
+    def get_object(self):
+        # An id that is not a positive integer is simply not one of yours: 404, not 500.
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        if parse_id(self.kwargs.get(lookup)) is None:
+            raise exceptions.NotFound()
+        return super().get_object()
 
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)

@@ -27,11 +27,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if healthy else 503)
 
 
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):  # API clients get the API's error shape, not a page
+        return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "Server error: it has been logged."}, status=500)
     # No context processors beyond the request: the database may be what failed.
     from django.template import loader
 
