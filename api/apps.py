@@ -6,4 +6,9 @@ class ApiConfig(AppConfig):
     verbose_name = "API and webhooks"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401 - the bearer-token scheme for drf-spectacular
+        from . import (
+            schema,  # noqa: F401 - the bearer-token scheme for drf-spectacular
+            webhooks,
+        )
+
+        webhooks.connect_signals()

@@ -7,8 +7,12 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Max
+from django.dispatch import Signal
 
 from .models import Contact, GainsFact, Meeting
+
+# Sent inside log_meeting's transaction (meeting, attendees, facts_count); webhooks listen.
+meeting_logged = Signal()
 
 
 @dataclass
@@ -49,6 +53,7 @@ def log_meeting(
     touched = [c for c in attendees if c.touched(occurred_at)]
     if touched:
         Contact.objects.bulk_update(touched, ["last_touched_at", "touch_due_at"])
+    meeting_logged.send(Meeting, meeting=meeting, attendees=attendees, facts_count=len(facts))
     return meeting
 
 

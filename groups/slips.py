@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from referrals.models import (
@@ -21,6 +22,7 @@ from referrals.models import (
     Referral,
     Status,
     StatusChange,
+    status_changed,
 )
 
 from .members import contact_for
@@ -39,6 +41,9 @@ SHARED_FIELDS = [
     "closed_on",
 ]
 CORRECTABLE = ["status", "value", "currency", "referred_on", "closed_on"]
+
+# Sent inside give()'s transaction with the new slip; webhooks tell the receiver.
+slip_given = Signal()
 
 
 class SlipError(Exception):
@@ -99,12 +104,16 @@ def give(
             **{f: getattr(slip, f) for f in SHARED_FIELDS},
         )
         StatusChange.objects.create(referral=row, status=slip.status, changed_on=slip.referred_on)
+    slip_given.send(Slip, slip=slip)
     return slip
 
 
 def _sync_rows(slip: Slip, fields: list[str], history_on: date | None = None) -> None:
     """Copy ``fields`` of the slip to both ledger rows (and record a status change)."""
     values = {f: getattr(slip, f) for f in fields}
+    rows = []
+    if "status" in fields:
+        rows = list(Referral.objects.filter(slip=slip).values_list("pk", "owner_id", "status"))
     Referral.objects.filter(slip=slip).update(**values, updated_at=timezone.now())
     if "status" in fields:
         StatusChange.objects.bulk_create(
@@ -113,8 +122,11 @@ def _sync_rows(slip: Slip, fields: list[str], history_on: date | None = None) ->
                 status=slip.status,
                 changed_on=history_on or timezone.localdate(),
             )
-            for pk in Referral.objects.filter(slip=slip).values_list("pk", flat=True)
+            for pk, _, _ in rows
         )
+        for pk, owner_id, previous in rows:
+            if previous != slip.status:
+                status_changed.send(Referral, referral_id=pk, owner_id=owner_id, previous=previous)
 
 
 @transaction.atomic

@@ -163,6 +163,8 @@ CELERY_BEAT_SCHEDULE = {
     "digest-sweep": {"task": "followups.sweep_digests", "schedule": 300.0},
     # Deletes export files whose download link has expired.
     "export-cleanup": {"task": "portability.delete_expired_exports", "schedule": 3600.0},
+    # Webhooks: "follow-up due" events, and deliveries lost before a worker took them.
+    "webhook-sweep": {"task": "api.webhook_sweep", "schedule": 300.0},
 }
 # A digest send whose claim is older than this is taken to have crashed and is retried.
 DIGEST_CLAIM_TTL = env.int("DIGEST_CLAIM_TTL", default=600)
@@ -260,6 +262,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "TriStateEnum": "contacts.models.TriState",
+        "GainsKindEnum": "contacts.models.GainsKind",
+        "MeetingKindEnum": "contacts.models.MeetingKind",
+        "ReferralStatusEnum": "referrals.models.Status",
+        "FollowUpStatusEnum": "followups.models.Status",
+        "MembershipStatusEnum": "api.endpoints.groups.CURRENT_STATUS_CHOICES",
+        "RoleEnum": "groups.models.Role",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",

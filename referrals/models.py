@@ -8,12 +8,17 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 
 from referralcrm.ownership import OwnedManager, OwnedQuerySet
 
 from .money import MAX_AMOUNT, format_money
+
+# A referral's status moved: sent with (referral, previous) from move_to(), or with
+# (referral_id, owner_id, previous) by groups.slips for slip rows; webhooks listen.
+status_changed = Signal()
 
 
 class Direction(models.TextChoices):
@@ -172,7 +177,7 @@ class Referral(models.Model):
     def move_to(self, status: str, *, on: date | None = None, value=None, note: str = "") -> None:
         """Change the status, keeping the history; closing needs a date (and a value if won)."""
         on = on or timezone.localdate()
-        self.status = status
+        previous, self.status = self.status, status
         fields = ["status", "updated_at"]
         if status in CLOSED_STATUSES:
             self.closed_on = on
@@ -185,6 +190,7 @@ class Referral(models.Model):
             fields.append("closed_on")
         self.save(update_fields=fields)
         StatusChange.objects.create(referral=self, status=status, changed_on=on, note=note)
+        status_changed.send(Referral, referral=self, previous=previous)
 
     def mark_thanks_sent(self, on: date | None = None) -> None:
         self.thanks_sent_on = on or timezone.localdate()
