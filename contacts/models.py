@@ -166,6 +166,11 @@ class Contact(models.Model):
     last_touched_at = models.DateTimeField(null=True, blank=True)
     # last touch (or creation) + cadence; NULL when there is no cadence.
     touch_due_at = models.DateTimeField(null=True, blank=True)
+    # Relationship strength (0-100) and its parts, kept current by plan.strength when its
+    # inputs change; strength_before is last quarter's score, for the trend arrow.
+    strength = models.PositiveSmallIntegerField(default=0, editable=False)
+    strength_parts = models.JSONField(default=dict, blank=True, editable=False)
+    strength_before = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,6 +189,8 @@ class Contact(models.Model):
             # Contact list sorted by last touch.
             models.Index(fields=["owner", "last_touched_at"], name="contact_last_touched_idx"),
             models.Index(fields=["owner", "name"], name="contact_owner_name_idx"),
+            # Contact list sorted by relationship strength.
+            models.Index(fields=["owner", "-strength"], name="contact_strength_idx"),
         ]
         constraints = [
             models.CheckConstraint(

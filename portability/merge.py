@@ -391,7 +391,7 @@ def _move(rel, survivor: Contact, other: Contact) -> int:
 
 
 # Relations merge() settles by name before the generic move (see merge()).
-SETTLED = {"portability.duplicatedismissal"}
+SETTLED = {"portability.duplicatedismissal", "plan.suggestiondismissal"}
 
 
 def moving_counts(survivor: Contact, other: Contact) -> dict[str, int]:
@@ -484,7 +484,11 @@ def merge(
     between, _ = _introductions_between(survivor, other).delete()
     if between:
         removed["referrals.introduction"] = between
+    # "Not duplicates" and "not a fit" about the merged contact mean nothing once it is gone.
     DuplicateDismissal.objects.filter(Q(contact_low=other) | Q(contact_high=other)).delete()
+    apps.get_model("plan", "SuggestionDismissal").objects.filter(
+        Q(contact_low=other) | Q(contact_high=other)
+    ).delete()
 
     for rel in relations():
         key = relation_key(rel)
@@ -509,6 +513,7 @@ NAMES = {
     "contacts.gainsfact": ("GAINS fact", "GAINS facts"),
     "followups.followup": ("follow-up", "follow-ups"),
     "portability.mergerecord": ("earlier merge", "earlier merges"),
+    "plan.goalhelper": ("place as a goal helper", "places as a goal helper"),
 }
 
 

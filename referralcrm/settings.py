@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "followups",
     "groups",
     "portability",
+    "plan",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -23,6 +23,7 @@ urlpatterns = [
     path("groups/", include("groups.urls")),
     path("", include("portability.urls")),
     path("api/v1/", include("api.urls")),
+    path("plan/", include("plan.urls")),
     path("settings/", include("api.page_urls")),
     path("organise/", organise_site.urls),
     path("admin/", admin.site.urls),

@@ -16,6 +16,7 @@ from django.utils import timezone
 from contacts.meetings import log_meeting
 from contacts.models import Contact, GainsFact, Occasion, OccasionKind, Stage, Tag, TriState
 from followups.models import FollowUp
+from plan.models import BusinessGoal, GoalHelper, SuggestionDismissal
 from portability import merge as merging
 from portability.models import DuplicateDismissal, MergeRecord
 from referrals.models import Direction, Introduction, Referral, Spend
@@ -236,6 +237,9 @@ FURNISHED = {
     "portability.mergerecord.survivor",
     "portability.duplicatedismissal.contact_low",
     "portability.duplicatedismissal.contact_high",
+    "plan.goalhelper.contact",
+    "plan.suggestiondismissal.contact_low",
+    "plan.suggestiondismissal.contact_high",
 }
 
 
@@ -316,6 +320,12 @@ def two(alice, bob):
     MergeRecord.objects.create(owner=alice, survivor=other, merged_name="J Roberts (old)")
     merging.dismiss(alice, other, third)  # other has the lower id
     merging.dismiss(alice, other, early)  # and here the higher
+    goal = BusinessGoal.objects.create(owner=alice, text="Ten architects in my sphere")
+    GoalHelper.objects.create(owner=alice, goal=goal, contact=other)
+    low, high = sorted([other, third], key=lambda c: c.pk)
+    SuggestionDismissal.objects.create(owner=alice, contact_low=low, contact_high=high)
+    low, high = sorted([other, early], key=lambda c: c.pk)
+    SuggestionDismissal.objects.create(owner=alice, contact_low=low, contact_high=high)
     return {
         "keep": keep,
         "other": other,
@@ -350,6 +360,8 @@ def test_merge_moves_every_related_row(alice, two):
         "portability.duplicatedismissal.contact_high": before[
             "portability.duplicatedismissal.contact_high"
         ],
+        "plan.suggestiondismissal.contact_low": before["plan.suggestiondismissal.contact_low"],
+        "plan.suggestiondismissal.contact_high": before["plan.suggestiondismissal.contact_high"],
     }
 
     record = merging.merge(alice, keep, other)
@@ -373,6 +385,7 @@ def test_merge_moves_every_related_row(alice, two):
         "referrals.spend": 1,
         "followups.followup": 1,
         "portability.mergerecord": 1,
+        "plan.goalhelper": 1,
         "removed:birthday": 1,
         "removed:referrals.introduction": 1,
     }
@@ -380,7 +393,8 @@ def test_merge_moves_every_related_row(alice, two):
     assert record.merged_name == "Jane R."
     assert merging.describe(record.moved) == (
         "2 meetings, 1 tag, 2 GAINS facts, 1 occasion, 2 referrals, 2 introductions, 1 spend, "
-        "1 follow-up, 1 earlier merge moved; 1 birthday, 1 introduction removed"
+        "1 follow-up, 1 earlier merge, 1 place as a goal helper moved; "
+        "1 birthday, 1 introduction removed"
     )
     both, alone, with_third = two["meetings"]
     assert list(both.attendees.order_by("pk")) == [keep]  # no duplicate attendee row
@@ -496,7 +510,7 @@ def test_merge_screen_shows_choices_and_what_moves(alice_client, two):
     # The same numbers the merge will record (see test_merge_moves_every_related_row).
     assert (
         "2 meetings, 1 tag, 2 GAINS facts, 1 occasion, 2 referrals, 2 introductions, 1 spend, "
-        "1 follow-up, 1 earlier merge." in html
+        "1 follow-up, 1 earlier merge, 1 place as a goal helper." in html
     )
     assert "1 birthday (the one you don" in html
     assert "1 introduction of the two to each other" in html
