@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -37,7 +37,8 @@ def feed(user, host: str) -> bytes:
         event.add("uid", f"followup-{f.pk}@{host.split(':')[0]}")
         event.add("dtstamp", now)
         event.add("dtstart", f.due_on)
-        event.add("dtend", f.due_on + timedelta(days=1))
+        if f.due_on < date.max:  # a stored far-future date must not break the whole feed
+            event.add("dtend", f.due_on + timedelta(days=1))
         event.add("summary", f.title)
         event.add(
             "description",

@@ -10,6 +10,9 @@ from referrals.forms import DATE_INPUT, OwnedContactField, OwnedModelForm
 
 from .models import WEEKDAYS, DigestPreference, FollowUp
 
+# A due date is bounded like every date we store: ten years ahead at most.
+MAX_AHEAD_DAYS = 3653
+
 
 class FollowUpForm(OwnedModelForm):
     class Meta:
@@ -33,6 +36,8 @@ class FollowUpForm(OwnedModelForm):
         due = self.cleaned_data["due_on"]
         if due < timezone.localdate() - timedelta(days=365):
             raise ValidationError("That is more than a year ago.")
+        if due > timezone.localdate() + timedelta(days=MAX_AHEAD_DAYS):
+            raise ValidationError("That is more than ten years ahead.")
         return due
 
 

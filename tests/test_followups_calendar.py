@@ -136,3 +136,20 @@ def test_each_user_has_a_different_secret_token(alice, charlie):
 
     assert len(set(tokens)) == 2
     assert all(len(token) >= 32 for token in tokens)
+
+
+def test_a_far_future_due_date_is_a_field_error_and_never_breaks_the_feed(alice_client, alice):
+    susan = Contact.objects.create(owner=alice, name="Susan Planner")
+    response = alice_client.post(
+        reverse("followups:create"),
+        {"contact": susan.pk, "title": "Call back", "due_on": "9999-12-31"},
+    )
+    assert response.status_code == 200
+    assert "more than ten years ahead" in response.content.decode()
+    assert not FollowUp.objects.filter(owner=alice).exists()
+    # A row stored before the bound existed still leaves the feed working.
+    FollowUp.objects.create(owner=alice, contact=susan, title="Someday", due_on=date.max)
+    FollowUp.objects.create(owner=alice, contact=susan, title="Soon", due_on=date(2030, 1, 2))
+    feed = alice_client.get(feed_url(alice))
+    assert feed.status_code == 200
+    assert {str(e.get("summary")) for e in events(feed)} == {"Someday", "Soon"}
