@@ -73,10 +73,19 @@ class FollowUp(models.Model):
         self.completed_at = timezone.now()
         self.save(update_fields=["status", "completed_at"])
 
-    def snooze_until(self, day: date) -> None:
-        self.status = Status.SNOOZED
-        self.due_on = day
-        self.save(update_fields=["status", "due_on"])
+    def snooze_until(self, day: date) -> bool:
+        """Move the follow-up to ``day``; one already done stays done (an old digest link,
+        a second tab) and False is returned. A conditional update, so a race cannot reopen it."""
+        moved = (
+            FollowUp.objects.filter(pk=self.pk)
+            .exclude(status=Status.DONE)
+            .update(status=Status.SNOOZED, due_on=day)
+        )
+        if moved:
+            self.status, self.due_on = Status.SNOOZED, day
+        else:
+            self.refresh_from_db(fields=["status", "due_on"])
+        return bool(moved)
 
     @property
     def is_overdue(self) -> bool:

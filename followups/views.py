@@ -77,17 +77,22 @@ def mark_done(request: HttpRequest, pk: int) -> HttpResponse:
     return _changed(request, followup, f"Done: {followup.title}.")
 
 
+def _snoozed(followup: FollowUp, day) -> str:
+    if followup.snooze_until(day):
+        return f"Snoozed to {followup.due_on:%a %-d %b}."
+    return f"Already done: {followup.title} stays done."
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def snooze(request: HttpRequest, pk: int) -> HttpResponse:
     followup = _get_followup(request, pk)
     if request.method == "POST" and (days := SNOOZES.get(request.POST.get("by", ""))):
-        followup.snooze_until(max(followup.due_on, timezone.localdate()) + timedelta(days=days))
-        return _changed(request, followup, f"Snoozed to {followup.due_on:%a %-d %b}.")
+        day = max(followup.due_on, timezone.localdate()) + timedelta(days=days)
+        return _changed(request, followup, _snoozed(followup, day))
     form = SnoozeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        followup.snooze_until(form.cleaned_data["until"])
-        return _changed(request, followup, f"Snoozed to {followup.due_on:%a %-d %b}.")
+        return _changed(request, followup, _snoozed(followup, form.cleaned_data["until"]))
     return render(request, "followups/snooze.html", {"followup": followup, "form": form})
 
 
@@ -189,7 +194,8 @@ def _perform(action: tokens.Action, target) -> str:
         target.mark_done()
         return f"Marked done: {target.title}."
     if action.action == "snooze":
-        target.snooze_until(max(target.due_on, timezone.localdate()) + timedelta(days=7))
+        if not target.snooze_until(max(target.due_on, timezone.localdate()) + timedelta(days=7)):
+            return f"Already done: {target.title} stays done."
         return f"Snoozed to {target.due_on:%A %-d %B}."
     log_meeting(
         owner=target.owner,

@@ -177,6 +177,17 @@ def test_snooze_link_moves_the_follow_up_a_week(alices):
     )
 
 
+def test_snooze_link_of_an_old_digest_leaves_a_done_follow_up_done(alices):
+    alices.followup.mark_done()
+    response = confirm(alices.snooze)
+
+    assert response.status_code == 200
+    assert "Already done: Send Susan the proposal stays done." in page_text(response)
+    alices.followup.refresh_from_db()
+    assert alices.followup.status == Status.DONE
+    assert alices.followup.due_on == alices.today
+
+
 def test_reached_out_link_logs_a_meeting_and_the_contact_is_no_longer_cold(alices):
     response = confirm(alices.reached_out)
 
