@@ -15,6 +15,7 @@ next sweep re-enqueues rows whose claim expired (a worker killed mid-send).
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -41,6 +42,8 @@ OCCASIONS_IN_DIGEST = 10
 OCCASION_DAYS = 7  # "Coming up": birthdays and other dates from today to 6 days ahead
 CLAIM_TTL = timedelta(seconds=getattr(settings, "DIGEST_CLAIM_TTL", 600))
 SWEEP_BATCH = 500
+# A digest that failed this many times (temporary errors) is given up: no endless resends.
+MAX_ATTEMPTS = 8
 MAX_BATCHES = 200  # 100,000 users per sweep run; the rest wait for the next run
 # A digest more than this late (beat was down all day) is skipped, not sent stale.
 MISSED_AFTER = timedelta(hours=20)
@@ -298,7 +301,8 @@ def _insert_logs(wanted: list[tuple[int, date]], now: datetime) -> list[int]:
 
 
 def _expired_claims(now: datetime) -> list[int]:
-    """Logs whose send never finished: a crashed worker, or retries that ran out."""
+    """Logs whose send never finished: a crashed worker, or retries that ran out — each
+    taken up again only while it has attempts left (``MAX_ATTEMPTS``)."""
     stale = now - CLAIM_TTL
     return list(
         DigestLog.objects.filter(
@@ -306,6 +310,7 @@ def _expired_claims(now: datetime) -> list[int]:
             | Q(state=DigestState.FAILED, claimed_at__lt=stale)
             | Q(state=DigestState.PENDING, created_at__lt=stale),
             local_date__gte=(now - timedelta(days=1)).date(),
+            attempts__lt=MAX_ATTEMPTS,
         ).values_list("pk", flat=True)[:SWEEP_BATCH]
     )
 
@@ -319,7 +324,7 @@ def claim_log(log_id: int, now: datetime | None = None) -> DigestLog | None:
     takeable = Q(state__in=[DigestState.PENDING, DigestState.FAILED]) | Q(
         state=DigestState.SENDING, claimed_at__lt=now - CLAIM_TTL
     )
-    changed = DigestLog.objects.filter(takeable, pk=log_id).update(
+    changed = DigestLog.objects.filter(takeable, pk=log_id, attempts__lt=MAX_ATTEMPTS).update(
         state=DigestState.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not changed:
@@ -346,15 +351,46 @@ def send_log(log_id: int, now: datetime | None = None, connection=None) -> str:
         return DigestState.EMPTY
     try:
         send_digest_email(digest, entry, connection=connection)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return _refused(entry, pref, exc, _first_code(exc))
+    except smtplib.SMTPResponseException as exc:
+        if 500 <= exc.smtp_code < 600:
+            return _refused(entry, pref, exc, exc.smtp_code)
+        _failed(entry, exc)
+        raise
     except Exception as exc:
-        DigestLog.objects.filter(pk=entry.pk, state=DigestState.SENDING).update(
-            state=DigestState.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:300]
-        )
+        _failed(entry, exc)
         raise
     _finish(entry, DigestState.SENT, digest.count)
     for section, items in digest.sections:
         section.mark_sent(user, items)
     return DigestState.SENT
+
+
+def _failed(entry: DigestLog, exc: Exception) -> None:
+    DigestLog.objects.filter(pk=entry.pk, state=DigestState.SENDING).update(
+        state=DigestState.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:300]
+    )
+
+
+def _first_code(exc: smtplib.SMTPRecipientsRefused) -> int:
+    codes = [code for code, _ in exc.recipients.values()]
+    return codes[0] if codes else 550
+
+
+def _refused(entry: DigestLog, pref, exc: Exception, code: int) -> str:
+    """A permanent refusal (5xx): retrying would not help and could get the sender
+    blocked. The log ends refused; the settings page shows the bounce. A 4xx refusal of
+    the recipient is temporary: the caller retries it like any other failure."""
+    reason = f"{code}: {exc}"[:300]
+    if code < 500:
+        _failed(entry, exc)
+        raise exc
+    DigestLog.objects.filter(pk=entry.pk).update(state=DigestState.REFUSED, last_error=reason)
+    DigestPreference.objects.filter(pk=pref.pk).update(
+        bounced_at=timezone.now(), bounce_reason=reason
+    )
+    return DigestState.REFUSED
 
 
 def _finish(entry: DigestLog, state: str, items: int) -> None:

@@ -132,6 +132,10 @@ class DigestPreference(models.Model):
     # followups.digest.next_digest_at(); NULL when the digest is off.
     next_digest_at = models.DateTimeField(null=True, blank=True)
     calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
+    # The mail server refused the address for good (a 5xx): shown on the settings page until
+    # the user saves them again; digests are not retried meanwhile.
+    bounced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    bounce_reason = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -153,6 +157,7 @@ class DigestState(models.TextChoices):
     SENT = "sent", "Sent"
     EMPTY = "empty", "Nothing to report"
     FAILED = "failed", "Failed, will retry"
+    REFUSED = "refused", "Refused by the mail server"
 
 
 class DigestLog(models.Model):

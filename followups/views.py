@@ -120,7 +120,9 @@ def digest_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, "New calendar link made; the old one no longer works.")
             return redirect("followups:settings")
         if form.is_valid():
-            pref = form.save()
+            pref = form.save(commit=False)
+            pref.bounced_at, pref.bounce_reason = None, ""  # saving says: try the address again
+            pref.save()
             digest.schedule(pref)
             messages.success(request, "Digest settings saved.")
             return redirect("followups:settings")

@@ -40,8 +40,12 @@ class RecordingHandler:
     seconds (``holding`` is set meanwhile) and then refuse it: a message that was being
     sent when the client died is not delivered."""
 
-    def __init__(self, *, refuse_first: int = 0, hold_first: float = 0.0):
+    def __init__(
+        self, *, refuse_first: int = 0, hold_first: float = 0.0, unknown: tuple[str, ...] = ()
+    ):
         self.refuse_first = refuse_first
+        # Recipients refused for good at RCPT TO (550: no such mailbox).
+        self.unknown = {address.lower() for address in unknown}
         self.hold_first = hold_first
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
@@ -51,6 +55,12 @@ class RecordingHandler:
         self.holding = threading.Event()
         self.release = threading.Event()
         self._changed = threading.Condition()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.lower() in self.unknown:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         with self._changed:

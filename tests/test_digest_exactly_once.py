@@ -28,6 +28,7 @@ from celery.signals import task_postrun
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -217,6 +218,43 @@ def test_refused_send_is_marked_failed_then_sent_by_the_next_attempt(settings):
         assert digest.send_log(log_id) == DigestState.SENT
         assert len(smtp.messages) == 1
     assert (log_of(user).state, log_of(user).attempts) == (DigestState.SENT, 2)
+
+
+@pytest.mark.django_db
+def test_an_address_refused_for_good_is_not_retried_and_the_settings_page_says_so(settings, client):
+    user = user_with_a_digest_due("gone@example.com")
+    [log_id] = digest.sweep()
+
+    with smtp_server.running(settings, unknown=("gone@example.com",)) as smtp:
+        assert digest.send_log(log_id) == DigestState.REFUSED  # no exception: no retry
+        assert smtp.messages == []
+        # Neither a second attempt nor a later sweep takes it up again.
+        assert digest.send_log(log_id) == "skipped"
+        assert digest.sweep(now=timezone.now() + timedelta(hours=2)) == []
+    refused = log_of(user)
+    assert refused.state == DigestState.REFUSED
+    assert "550" in refused.last_error
+
+    client.force_login(user)
+    page = client.get(reverse("followups:settings")).content.decode()
+    assert "Your mail server refused the digest" in page
+    assert "550" in page
+    client.post(reverse("followups:settings"), {"enabled": "on", "hour": 7, "weekdays": [0, 1]})
+    assert DigestPreference.objects.get(user=user).bounced_at is None
+
+
+@pytest.mark.django_db
+def test_a_digest_that_keeps_failing_is_given_up_after_the_last_attempt(settings):
+    user = user_with_a_digest_due("flaky@example.com")
+    [log_id] = digest.sweep()
+    DigestLog.objects.filter(pk=log_id).update(
+        state=DigestState.FAILED,
+        attempts=digest.MAX_ATTEMPTS,
+        claimed_at=timezone.now() - timedelta(hours=1),
+    )
+    assert digest.claim_log(log_id) is None
+    assert log_id not in digest.sweep(now=timezone.now())
+    assert log_of(user).state == DigestState.FAILED
 
 
 # --- Through a real Celery worker --------------------------------------------------------
