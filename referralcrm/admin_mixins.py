@@ -1,6 +1,26 @@
 """Admin scoping: staff who are not superusers see and pick only their own rows."""
 
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+
+
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id box whose label (the name next to the id) is looked up only among the rows
+    the field may take: typing another user's id must not reveal their contact's name."""
+
+    def __init__(self, rel, admin_site, queryset, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            allowed = self.queryset.filter(**{key: value}).exists()
+        except (ValueError, TypeError):
+            allowed = False
+        if not allowed:
+            return "", ""
+        return super().label_and_url_for_value(value)
 
 
 class OwnedAdmin(admin.ModelAdmin):
@@ -32,6 +52,10 @@ class OwnedAdmin(admin.ModelAdmin):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if field is not None and db_field.name != self.owner_field:
             field.queryset = self._scope_related(request, field.queryset)
+            if isinstance(field.widget, ForeignKeyRawIdWidget):
+                field.widget = ScopedRawIdWidget(
+                    field.widget.rel, field.widget.admin_site, field.queryset, using=field.widget.db
+                )
         return field
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
