@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q, Sum
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
 from referralcrm.http import parse_id, safe_next
+from referralcrm.uploads import limited_upload, upload_too_large
 
 from . import reciprocity, sharing, spend_import
 from .forms import CloseForm, IntroductionForm, LedgerFilterForm, ReferralForm, SpendForm
@@ -336,16 +338,31 @@ def spend_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("referrals:spends")
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def spend_import_upload(request: HttpRequest) -> HttpResponse:
-    context = {
+def _spend_import_context(request: HttpRequest, data=None) -> dict:
+    data = request.POST if data is None else data
+    return {
         "date_formats": spend_import.DATE_FORMATS,
         "currencies": CURRENCY_CHOICES,
-        "currency": request.POST.get("currency") or request.user.default_currency,
-        "date_format": request.POST.get("date_format") or "iso",
+        "currency": data.get("currency") or request.user.default_currency,
+        "date_format": data.get("date_format") or "iso",
         "max_mb": spend_import.MAX_BYTES // 1024 // 1024,
     }
+
+
+def _spend_file_too_large(request: HttpRequest) -> HttpResponse:
+    # The form is not read (that would read the file): the page starts afresh.
+    context = _spend_import_context(request, data={})
+    context["error"] = (
+        f"The file is larger than {context['max_mb']} MB; export a shorter period and try again."
+    )
+    return render(request, "referrals/spend_import.html", context, status=413)
+
+
+@login_required
+@limited_upload(lambda: spend_import.MAX_BYTES, _spend_file_too_large)
+@require_http_methods(["GET", "POST"])
+def spend_import_upload(request: HttpRequest) -> HttpResponse:
+    context = _spend_import_context(request)
     if request.method == "GET":
         return render(request, "referrals/spend_import.html", context)
     if context["currency"] not in dict(CURRENCY_CHOICES):
@@ -353,6 +370,8 @@ def spend_import_upload(request: HttpRequest) -> HttpResponse:
         context["currency"] = request.user.default_currency
         return render(request, "referrals/spend_import.html", context, status=400)
     upload = request.FILES.get("file")
+    if upload_too_large(request):
+        return _spend_file_too_large(request)
     if upload is None:
         context["error"] = "Choose a CSV file to upload."
         return render(request, "referrals/spend_import.html", context, status=400)
@@ -437,8 +456,17 @@ def spend_import_confirm(request: HttpRequest) -> HttpResponse:
             error="Match at least one payee to a contact.",
             status=400,
         )
-    count = spend_import.save(request.user, parsed, mapping, stored["currency"])
-    del request.session[IMPORT_SESSION_KEY]
+    # Confirming twice (a double click, two tabs) saves once: the first claims the token.
+    once = f"spend-import-saved:{request.user.pk}:{stored['token']}"
+    if not cache.add(once, True, 24 * 3600):
+        messages.info(request, "This import was already saved.")
+        return redirect("referrals:spends")
+    try:
+        count = spend_import.save(request.user, parsed, mapping, stored["currency"])
+    except Exception:
+        cache.delete(once)
+        raise
+    request.session.pop(IMPORT_SESSION_KEY, None)
     skipped = len(parsed.rows) - count
     messages.success(
         request,

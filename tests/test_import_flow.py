@@ -18,8 +18,8 @@ from django.urls import reverse
 from contacts.models import Contact, Occasion, Tag
 from portability import importer
 from portability.models import ImportBatch, ImportStatus
-from portability.uploads import LimitedUploadHandler
 from referralcrm.celery import app
+from referralcrm.uploads import LimitedUploadHandler
 
 pytestmark = pytest.mark.django_db
 

@@ -16,13 +16,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from referralcrm.uploads import limited_upload, megabytes, upload_too_large
 
 from .. import importer, parsers
 from ..models import ImportBatch, ImportFormat, ImportRow, ImportStatus
 from ..records import FileRejected
-from ..uploads import LimitedUploadHandler, declared_too_large, megabytes
 
 PAGE_SIZE = 100
 FORMAT_CHOICES = [("auto", "Detect from the file"), *ImportFormat.choices]
@@ -45,11 +45,12 @@ def _family(fmt: str) -> str:
     return fmt if fmt in (ImportFormat.VCARD, ImportFormat.ARCHIVE) else "csv"
 
 
-def _upload_context(request, **extra) -> dict:
+def _upload_context(request, data=None, **extra) -> dict:
+    data = request.POST if data is None else data
     return {
         "formats": FORMAT_CHOICES,
-        "format": request.POST.get("format", "auto"),
-        "phone_region": request.POST.get("phone_region") or request.user.phone_region,
+        "format": data.get("format", "auto"),
+        "phone_region": data.get("phone_region") or request.user.phone_region,
         "max_size": megabytes(settings.IMPORT_MAX_BYTES),
         "max_rows": settings.IMPORT_MAX_ROWS,
         "accept": ACCEPT,
@@ -58,21 +59,20 @@ def _upload_context(request, **extra) -> dict:
     }
 
 
+def _refuse_too_large(request: HttpRequest) -> HttpResponse:
+    # Refused from the declared length alone: nothing is read or stored.
+    return render(
+        request,
+        "portability/import_upload.html",
+        # The form is not read (that would read the file): the page starts afresh.
+        _upload_context(request, data={}, error=_too_large_message(request)),
+        status=413,
+    )
+
+
 @login_required
-@csrf_exempt  # the size check runs before the body is read; CSRF is checked just after
+@limited_upload(lambda: settings.IMPORT_MAX_BYTES, _refuse_too_large)
 def upload(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        if declared_too_large(request, settings.IMPORT_MAX_BYTES):
-            # Refused from the declared length alone: nothing is read or stored.
-            return render(
-                request,
-                "portability/import_upload.html",
-                _upload_context(request, error=_too_large_message(request)),
-                status=413,
-            )
-        handler = LimitedUploadHandler(settings.IMPORT_MAX_BYTES, request)
-        request.upload_handlers.insert(0, handler)
-        request.limited_upload = handler
     return _upload(request)
 
 
@@ -83,7 +83,6 @@ def _too_large_message(request) -> str:
     )
 
 
-@csrf_protect
 @require_http_methods(["GET", "POST"])
 def _upload(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
@@ -94,7 +93,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
         return render(request, "portability/import_upload.html", context, status=status)
 
     upload_file = request.FILES.get("file")
-    if getattr(request, "limited_upload", None) and request.limited_upload.too_large:
+    if upload_too_large(request):
         return refuse(_too_large_message(request), status=413)
     if upload_file is None:
         return refuse("Choose a file to upload: a vCard (.vcf), a CSV or a Referral CRM archive.")
