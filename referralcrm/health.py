@@ -30,6 +30,8 @@ def check_database() -> dict:
 
 def check_cache() -> dict:
     try:
+        if hasattr(cache, "ping"):  # the resilient Redis cache: ask Redis, not its fallback
+            cache.ping()
         cache.set("health:probe", "1", timeout=30)
         ok = cache.get("health:probe") == "1"
     except Exception as exc:

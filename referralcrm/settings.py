@@ -110,7 +110,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Falls back to a local cache while Redis is down (referralcrm/cache.py).
+            "BACKEND": "referralcrm.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="rcrm"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
