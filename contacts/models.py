@@ -274,6 +274,7 @@ class GainsFact(models.Model):
     objects = OwnedManager()
 
     class Meta:
+        verbose_name = "GAINS fact"
         ordering = ["-learned_on", "-created_at"]
         indexes = [models.Index(fields=["contact", "kind"], name="gains_contact_kind_idx")]
 

@@ -55,6 +55,7 @@ class FollowUp(models.Model):
     objects = models.Manager.from_queryset(FollowUpQuerySet)()
 
     class Meta:
+        verbose_name = "follow-up"
         ordering = ["due_on", "pk"]
         indexes = [
             # Dashboard lists and the digest: a user's pending follow-ups by due date.

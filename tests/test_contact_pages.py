@@ -231,8 +231,8 @@ def test_delete_shows_a_confirmation_page_first(alice_client, alice):
     assert response.status_code == 200
     page = text_of(response)
     assert "<h1>Delete Susan Planner?</h1>" in page
-    assert "1 GAINS fact " in page
-    assert "1 meeting." in page
+    assert "<li>1 GAINS fact</li>" in page
+    assert "removes them from 1 meeting" in page
     assert "Delete for good" in page
     assert Contact.objects.filter(pk=susan.pk).exists()
 
