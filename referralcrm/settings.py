@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import csp.constants
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.TimezoneMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "referralcrm.middleware.permissions_policy",
 ]
 
 ROOT_URLCONF = "referralcrm.urls"
@@ -167,6 +170,8 @@ CELERY_BEAT_SCHEDULE = {
     "export-cleanup": {"task": "portability.delete_expired_exports", "schedule": 3600.0},
     # Webhooks: "follow-up due" events, and deliveries lost before a worker took them.
     "webhook-sweep": {"task": "api.webhook_sweep", "schedule": 300.0},
+    # Relationship strength: recency decays with time alone (plan.strength).
+    "strength-refresh": {"task": "plan.refresh_all_strength", "schedule": 86400.0},
 }
 # A digest send whose claim is older than this is taken to have crashed and is retried.
 DIGEST_CLAIM_TTL = env.int("DIGEST_CLAIM_TTL", default=600)
@@ -309,6 +314,25 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): our own origin only; no inline script or style, no
+# eval. A third-party page that needs an inline block (the API docs) carries the nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.SELF],
+        "script-src": [csp.constants.SELF, csp.constants.NONCE],
+        "style-src": [csp.constants.SELF, csp.constants.NONCE],
+        "img-src": [csp.constants.SELF, "data:"],  # data: for the two-factor QR code
+        "font-src": [csp.constants.SELF],
+        "connect-src": [csp.constants.SELF],
+        "form-action": [csp.constants.SELF],
+        "frame-ancestors": [csp.constants.NONE],
+        "base-uri": [csp.constants.SELF],
+        "object-src": [csp.constants.NONE],
+    }
+}
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
 
 LOGGING = {
     "version": 1,

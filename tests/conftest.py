@@ -85,11 +85,21 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A phone-sized page. Every browser test also asserts that the Content-Security-Policy
+    blocked nothing while it ran (Chromium reports each violation on the console)."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(f"{page.url}: {message.text}")
+        if "Content Security Policy" in message.text
+        else None,
+    )
     yield page
     context.close()
+    assert violations == [], "CSP violations:\n" + "\n".join(violations)
 
 
 def login_in_browser(page, email: str, password: str = PASSWORD) -> None:

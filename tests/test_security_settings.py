@@ -60,3 +60,34 @@ def test_pages_send_the_security_headers(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/accounts/login/", "/accounts/signup/", "/healthz", "/api/v1/docs/", "/nowhere/"],
+)
+def test_every_kind_of_page_carries_a_strict_content_security_policy(client, path):
+    response = client.get(path)
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "camera=()" in response["Permissions-Policy"]
+
+
+@pytest.mark.django_db
+def test_signed_in_pages_carry_it_too(alice_client):
+    for path in ("/dashboard/", "/contacts/", "/referrals/", "/followups/", "/import/"):
+        response = alice_client.get(path)
+        assert response.status_code == 200, path
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe" not in policy, path
+
+
+@pytest.mark.django_db
+def test_the_api_docs_inline_style_is_allowed_by_its_nonce_only(client):
+    response = client.get("/api/v1/docs/")
+    policy = response["Content-Security-Policy"]
+    nonce = policy.split("'nonce-", 1)[1].split("'", 1)[0]
+    assert f'<style nonce="{nonce}">' in response.content.decode()
