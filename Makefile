@@ -20,7 +20,8 @@ run: setup
 
 test: setup
 	@$(PY) scripts/check_services.py
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@CHROMIUM_PATH="$$($(PY) scripts/find_chromium.py)" && export CHROMIUM_PATH && \
+		$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
