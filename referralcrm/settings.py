@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.TimezoneMiddleware",
     "csp.middleware.CSPMiddleware",
     "referralcrm.middleware.permissions_policy",
@@ -206,6 +207,13 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CHANGE_EMAIL = True
+# Changing e-mail addresses (and two-factor, always) asks for the password again when the
+# last log-in is older than ACCOUNT_REAUTHENTICATION_TIMEOUT (5 minutes).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# Sessions end after this long without a request, and this long after log-in at the most.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=7 * 24 * 3600)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=30 * 24 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Referral CRM] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 LOGIN_REDIRECT_URL = "dashboard"
