@@ -26,6 +26,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r .
 
 fmt: setup
 	$(VENV)/bin/ruff check --fix .

@@ -291,8 +291,9 @@ def _insert_logs(wanted: list[tuple[int, date]], now: datetime) -> list[int]:
     params: list = []
     for user_id, local_date in wanted:
         params += [user_id, local_date, DigestState.PENDING, now]
+    # The table name and the placeholders are constants; every value goes as a parameter.
     sql = (
-        f"INSERT INTO {table} (user_id, local_date, state, attempts, items, last_error, created_at) "  # noqa: S608 - only constants and placeholders
+        f"INSERT INTO {table} (user_id, local_date, state, attempts, items, last_error, created_at) "  # noqa: S608  # nosec B608
         f"VALUES {rows} ON CONFLICT (user_id, local_date) DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:

@@ -28,7 +28,8 @@ class Action:
 
 
 def make(user_id: int, action: str, target: int = 0) -> str:
-    assert action in ACTIONS
+    if action not in ACTIONS:
+        raise ValueError(f"unknown digest action {action!r}")
     payload = {"u": user_id, "a": action, "t": target, "n": secrets.token_hex(8)}
     return signing.dumps(payload, salt=SALT, compress=True)
 
