@@ -22,6 +22,15 @@ class TimezoneMiddleware:
         return self.get_response(request)
 
 
+def stamp_session(sender, request, user, **kwargs) -> None:
+    """At log-in: when the session started and was last seen (saved with the log-in itself,
+    so the next request has nothing to write)."""
+    if request is not None and hasattr(request, "session"):
+        now = int(time.time())
+        request.session["_started_at"] = now
+        request.session["_seen_at"] = now
+
+
 class SessionTimeoutMiddleware:
     """Ends a signed-in session after ``SESSION_IDLE_TIMEOUT`` seconds without a request, or
     ``SESSION_ABSOLUTE_TIMEOUT`` seconds after log-in, whichever comes first. The last-seen

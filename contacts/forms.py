@@ -292,6 +292,7 @@ class ContactFilterForm(forms.Form):
         ("last_touched", "Touched longest ago"),
         ("overdue", "Most overdue"),
         ("stage", "Stage"),
+        ("-strength", "Strongest first"),
     ]
     q = forms.CharField(required=False, label="Search")
     stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)

@@ -53,6 +53,8 @@ SORT_ORDER = {
         "name",
         "pk",
     ],
+    # Relationship strength (plan.strength keeps it current), through contact_strength_idx.
+    "-strength": ["-strength", "name", "pk"],
 }
 
 

@@ -430,6 +430,10 @@ def apply(
 
         through.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
         Occasion.objects.bulk_create(occasions, batch_size=2000, ignore_conflicts=True)
+        # Bulk writes send no signals: score the new and updated contacts on commit.
+        from plan import strength
+
+        strength.schedule([r["contact_id"] for r in new_rows + merge_rows])
     return {
         "created": len(new_rows),
         "merged": len(merge_rows),
@@ -573,6 +577,11 @@ def run(batch_id) -> ImportBatch:
                 from . import archive
 
                 result = archive.restore(batch.owner, bytes(batch.data or b""))
+                from plan import strength
+
+                strength.schedule(
+                    Contact.objects.for_user(batch.owner).values_list("pk", flat=True)
+                )
             else:
                 result = apply(
                     batch.owner,

@@ -207,4 +207,8 @@ def save(owner, parsed: Parsed, mapping: dict[str, Contact | None], currency: st
         if mapping.get(row.payee) is not None
     ]
     Spend.objects.bulk_create(spends)
+    # Money spent counts in relationship strength (bulk_create sends no signals).
+    from plan import strength
+
+    strength.schedule({s.contact_id for s in spends})
     return len(spends)

@@ -552,6 +552,46 @@ def bench_api() -> None:
     )
 
 
+def bench_plan() -> None:
+    """Introduction suggestions over the 10,000-contact user's network (best of 3), and the
+    plan page and a one-to-one brief (queries, median ms) for that user."""
+    from bench_plan import bench_suggestions
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from contacts.models import Contact, GainsFact
+
+    user = User.objects.get(email="user1@example.com")
+    facts = GainsFact.objects.filter(owner=user).count()
+    seconds, count = bench_suggestions(email=user.email, limit=20)
+    report(
+        f"introduction suggestions (20) over 10,000 contacts / {facts:,} GAINS facts",
+        f"{seconds * 1000:.0f} ms, {count} found",
+    )
+    client = Client()
+    client.force_login(user)
+    contact = Contact.objects.filter(owner=user).order_by("-last_touched_at").first()
+    for name, url in {
+        "plan page": "/plan/",
+        "introductions page": "/plan/introductions/",
+        "one-to-one brief": f"/plan/prep/{contact.pk}/",
+    }.items():
+        client.get(url)
+        timings = []
+        for _ in range(5):
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                response = client.get(url)
+                timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        report(
+            f"page {name}",
+            f"{len(ctx.captured_queries)} queries, {statistics.median(timings):.0f} ms",
+        )
+
+
 def main() -> int:
     print(f"Benchmark database: {BENCH_URL}", flush=True)
     recreate_database()
@@ -567,6 +607,7 @@ def main() -> int:
     bench_group_report()
     bench_portability()
     bench_api()
+    bench_plan()
     make_digest_population()
     bench_sweep()
     bench_send()

@@ -88,3 +88,9 @@ document.addEventListener("submit", (event) => {
 document.addEventListener("focusin", (event) => {
   if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
 });
+
+// --- One-to-one prep (plan/templates/plan/prep.html): <button data-print> prints the page. ---
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});
+// --- end one-to-one prep ---

@@ -104,4 +104,8 @@ class Command(BaseCommand):
             self.stdout.write(f"archive: {shown} (dry run: nothing restored)")
             return
         result = archive.restore(user, data)
+        from contacts.models import Contact
+        from plan import strength
+
+        strength.refresh(Contact.objects.for_user(user).values_list("pk", flat=True))
         self.stdout.write("restored: " + ", ".join(f"{part} {n}" for part, n in result.items()))
