@@ -210,6 +210,9 @@ ACCOUNT_CHANGE_EMAIL = True
 # Changing e-mail addresses (and two-factor, always) asks for the password again when the
 # last log-in is older than ACCOUNT_REAUTHENTICATION_TIMEOUT (5 minutes).
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# Staff must set up two-factor authentication before the admin site opens (organisers always
+# must, for the organisers' site).
+REQUIRE_MFA_FOR_STAFF = env.bool("REQUIRE_MFA_FOR_STAFF", default=False)
 # Sessions end after this long without a request, and this long after log-in at the most.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=7 * 24 * 3600)
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=30 * 24 * 3600)

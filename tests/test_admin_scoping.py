@@ -56,3 +56,22 @@ def test_a_raw_id_of_another_users_contact_is_refused_and_not_named(client, alic
     assert MARKER not in response.content.decode()
     referral.refresh_from_db()
     assert referral.partner == own
+
+
+def test_staff_without_two_factor_are_sent_to_set_it_up_when_required(client, staff_bob, settings):
+    settings.REQUIRE_MFA_FOR_STAFF = True
+    client.force_login(staff_bob)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    follow = client.get(response["Location"])
+    assert follow.status_code == 302
+    assert reverse("mfa_activate_totp") in follow["Location"]
+
+
+def test_staff_with_two_factor_get_in_when_required(client, staff_bob, settings):
+    from tests.groups_fixtures import with_totp
+
+    settings.REQUIRE_MFA_FOR_STAFF = True
+    with_totp(staff_bob)
+    client.force_login(staff_bob)
+    assert client.get(reverse("admin:index")).status_code == 200
