@@ -1149,3 +1149,13 @@ def test_a_meeting_takes_a_contact_out_of_stalled(alice_client, alice):
         },
     )
     assert list(Contact.objects.stalled()) == []
+
+
+def test_phone_links_are_valid_tel_uris(alice_client, alice):
+    from contacts.templatetags.contact_links import tel_href
+
+    assert tel_href("+1 (415) 555-0101") == "tel:+14155550101"
+    assert tel_href("415.555.0101 ext. 12") == "tel:4155550101,12"
+    susan = make(alice, "Susan Planner", phones=["+44 20 7946 0958"])
+    page = alice_client.get(susan.get_absolute_url()).content.decode()
+    assert 'href="tel:+442079460958"' in page
