@@ -45,6 +45,30 @@ def test_enter_typed_fast_picks_the_match_for_what_was_typed_not_a_stale_suggest
     expect(page.locator('#chips-partner input[name="partner"]')).to_have_value(str(susan.pk))
 
 
+def test_the_picker_is_a_combobox_driven_by_the_keyboard(page, alice):
+    sam = Contact.objects.create(owner=alice, name="Sam Able")
+    sara = Contact.objects.create(owner=alice, name="Sara Baker")
+    login_in_browser(page, alice.email)
+    page.goto("/referrals/new/")
+    search = page.get_by_role("combobox", name=re.compile("Partner|Who"))
+    search.fill("Sa")
+    options = page.locator("#suggestions-partner [role=option]")
+    expect(options).to_have_count(2)
+    expect(search).to_have_attribute("aria-expanded", "true")
+    search.press("ArrowDown")
+    search.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(search).to_have_attribute("aria-activedescendant", options.nth(1).get_attribute("id"))
+    second = sara if "Sara" in options.nth(1).inner_text() else sam
+    search.press("Enter")
+    expect(page.locator('#chips-partner input[name="partner"]')).to_have_value(str(second.pk))
+    search.fill("Sa")
+    expect(options.first).to_be_visible()
+    search.press("Escape")
+    expect(options).to_have_count(0)
+    expect(search).to_have_attribute("aria-expanded", "false")
+
+
 def test_deleting_a_meeting_asks_first(page, alice):
     susan = Contact.objects.create(owner=alice, name="Susan Planner")
     meeting = log_meeting(owner=alice, occurred_at=timezone.now(), kind="coffee", attendees=[susan])

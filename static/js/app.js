@@ -23,7 +23,14 @@ window.rcPicked = function (field) {
   const input = document.getElementById("search-" + field);
   const list = document.getElementById("suggestions-" + field);
   if (list) list.replaceChildren();
-  if (input) { input.value = ""; input.focus(); }
+  if (input) {
+    input.value = "";
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    // Tell htmx the box changed, or typing the same letters again would not search.
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+    input.focus();
+  }
 };
 
 // Suggestions that add a contact (a fellow group member) reset the picker the same way.
@@ -32,10 +39,37 @@ document.addEventListener("htmx:afterRequest", (event) => {
   if (field && event.detail.successful) window.rcPicked(field);
 });
 
-// Contact picker: Enter picks the first suggestion for what is typed, instead of submitting
-// the form. When the list on screen is for an older query (typed fast, the debounced search
-// not back yet) it is fetched first. The pick is requested on behalf of the chips, so a
-// suggestion list replaced meanwhile cannot swallow it.
+// Contact picker, an ARIA combobox: ArrowDown/ArrowUp move through the suggestions
+// (aria-activedescendant), Enter picks the highlighted one or else the first one for what
+// is typed (fetching the list first when it is for an older query), Escape closes the list.
+// The pick is requested on behalf of the chips, so a list replaced meanwhile cannot
+// swallow it.
+const pickerOptions = (field) =>
+  Array.from(document.querySelectorAll("#suggestions-" + field + " [role=option]"));
+
+function pickerHighlight(search, field, index) {
+  const options = pickerOptions(field);
+  options.forEach((option, i) => {
+    option.setAttribute("aria-selected", i === index ? "true" : "false");
+    option.classList.toggle("active", i === index);
+  });
+  if (index >= 0 && options[index]) {
+    search.setAttribute("aria-activedescendant", options[index].id);
+    options[index].scrollIntoView({block: "nearest"});
+  } else {
+    search.removeAttribute("aria-activedescendant");
+  }
+}
+
+function pickerPick(field, option) {
+  const post = option.getAttribute("hx-post");
+  htmx.ajax(post ? "POST" : "GET", post || option.getAttribute("hx-get"), {
+    source: document.getElementById("chips-" + field),
+    target: "#chips-" + field,
+    swap: option.getAttribute("hx-swap") || "innerHTML",
+  }).then(() => window.rcPicked(field));
+}
+
 document.addEventListener("htmx:beforeRequest", (event) => {
   const search = event.target;
   if (search.dataset && search.dataset.pickerSearch) search.dataset.requestedFor = search.value;
@@ -46,29 +80,45 @@ document.addEventListener("htmx:afterRequest", (event) => {
     search.dataset.shownFor = search.dataset.requestedFor;
   }
 });
+document.addEventListener("htmx:afterSettle", (event) => {
+  const list = event.target;
+  const field = list.id && list.id.startsWith("suggestions-") && list.id.slice(12);
+  const search = field && document.getElementById("search-" + field);
+  if (!search) return;
+  search.setAttribute("aria-expanded", pickerOptions(field).length ? "true" : "false");
+  search.removeAttribute("aria-activedescendant");
+});
 document.addEventListener("keydown", (event) => {
   const search = event.target;
   const field = search.dataset && search.dataset.pickerSearch;
-  if (!field || event.key !== "Enter") return;
-  event.preventDefault();
-  const pickFirst = () => {
-    const first = document.querySelector("#suggestions-" + field + " button");
-    if (!first) return;
-    const post = first.getAttribute("hx-post");
-    htmx.ajax(post ? "POST" : "GET", post || first.getAttribute("hx-get"), {
-      source: document.getElementById("chips-" + field),
-      target: "#chips-" + field,
-      swap: first.getAttribute("hx-swap") || "innerHTML",
-    }).then(() => window.rcPicked(field));
-  };
-  if (search.dataset.shownFor === search.value) {
-    pickFirst();
-  } else {
-    htmx.ajax("GET", search.getAttribute("hx-get"), {
-      source: search,
-      target: "#suggestions-" + field,
-      swap: "innerHTML",
-    }).then(pickFirst);
+  if (!field) return;
+  const options = pickerOptions(field);
+  const active = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    if (!options.length) return;
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    pickerHighlight(search, field, (active + step + options.length) % options.length);
+  } else if (event.key === "Escape") {
+    document.getElementById("suggestions-" + field).replaceChildren();
+    search.setAttribute("aria-expanded", "false");
+    search.removeAttribute("aria-activedescendant");
+  } else if (event.key === "Enter") {
+    event.preventDefault();
+    if (active >= 0) {
+      pickerPick(field, options[active]);
+    } else if (search.dataset.shownFor === search.value) {
+      if (options[0]) pickerPick(field, options[0]);
+    } else {
+      htmx.ajax("GET", search.getAttribute("hx-get"), {
+        source: search,
+        target: "#suggestions-" + field,
+        swap: "innerHTML",
+      }).then(() => {
+        const first = pickerOptions(field)[0];
+        if (first) pickerPick(field, first);
+      });
+    }
   }
 });
 
