@@ -1,3 +1,5 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -37,10 +39,26 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
+DATABASE_DOWN_RETRY_AFTER = 30
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    """A plain 500 — or, when the database cannot be reached (restarting, failing over), a
+    503 with Retry-After: nothing is wrong with the request, it can simply be tried again."""
+    from django.db import InterfaceError, OperationalError
+    from django.template import loader
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        if _is_api(request):
+            response = JsonResponse(
+                {"detail": "The database is unavailable for a moment; try again."}, status=503
+            )
+        else:
+            response = HttpResponse(loader.get_template("503.html").render({}), status=503)
+        response["Retry-After"] = str(DATABASE_DOWN_RETRY_AFTER)
+        return response
     if _is_api(request):
         return JsonResponse({"detail": "Server error: it has been logged."}, status=500)
     # No context processors beyond the request: the database may be what failed.
-    from django.template import loader
-
     return HttpResponse(loader.get_template("500.html").render({}), status=500)
