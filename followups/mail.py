@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
+from referralcrm import emails
+
 _local = threading.local()
 
 
@@ -58,7 +60,7 @@ def build_message(digest, entry, connection=None) -> EmailMultiAlternatives:
     ]
     subject = render_to_string("emails/digest-subject.txt", context).strip()
     text = render_to_string("emails/digest-body.txt", context)
-    html = render_to_string("emails/digest-body.html", context)
+    html = emails.render_html("emails/digest-body.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,

@@ -15,6 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from referralcrm import emails
+
 from .models import (
     CURRENT_STATUSES,
     INVITATION_DAYS,
@@ -172,7 +174,7 @@ def build_message(invitation: Invitation, connection=None) -> EmailMultiAlternat
         headers={"Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(
-        render_to_string("emails/invitation-body.html", context), "text/html"
+        emails.render_html("emails/invitation-body.html", context), "text/html"
     )
     return message
 

@@ -260,3 +260,14 @@ def test_send_digests_run_twice_sends_once(smtp, alice, alices_day, when):
     assert out.getvalue().splitlines() == ["0 claimed, 0 sent."]
     assert len(smtp.wait_for(1)) == 1
     assert smtp.handler.data_commands == 1
+
+
+def test_digest_html_carries_its_styles_inline_for_mail_clients(smtp, alice, alices_day, when):
+    """The template has classes only; the sent message has them inlined as styles."""
+    send_due(when)
+    [message] = smtp.wait_for(1)
+    html = body(message, "html")
+
+    done = re.search(r'<a [^>]*class="button"[^>]*href="[^"]+/followups/act/[^>]*>Done<', html)
+    assert done and "background: #1f6f5c" in done.group(0)
+    assert "<style" not in html.lower()  # nothing left for clients that strip style blocks

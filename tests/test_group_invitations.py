@@ -63,6 +63,8 @@ def _send_and_read_link(invitation: Invitation) -> str:
     assert len(links) == 1
     html = message.alternatives[0][0]
     assert links[0] in html
+    # The e-mail stylesheet, inlined for mail clients.
+    assert re.search(r'<a [^>]*class="button-large"[^>]*style="[^"]*background: ?#1f6f5c', html)
     return links[0]
 
 
