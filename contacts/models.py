@@ -71,6 +71,21 @@ class Tag(models.Model):
         return self.name
 
 
+def tags_named(owner, names) -> list[Tag]:
+    """The owner's tags with these names (reused whatever the case, as the unique constraint
+    compares them), made when missing: two queries whatever the number of names."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return []
+    Tag.objects.bulk_create([Tag(owner=owner, name=n) for n in names], ignore_conflicts=True)
+    condition = Q()
+    for name in names:
+        condition |= Q(name_lower=Lower(models.Value(name)))
+    return list(
+        Tag.objects.for_user(owner).alias(name_lower=Lower("name")).filter(condition).distinct()
+    )
+
+
 class ContactQuerySet(OwnedQuerySet):
     def active(self) -> ContactQuerySet:
         return self.filter(is_archived=False)

@@ -21,16 +21,16 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from contacts.models import Contact, Occasion, OccasionKind, Tag
+from contacts.models import Contact, Occasion, OccasionKind, Tag, tags_named
 
 from . import parsers
+from .merge import phone_key
 from .models import ImportBatch, ImportFormat, ImportRow, ImportStatus
 from .records import FileRejected, Record
 
@@ -60,14 +60,10 @@ PROGRESS_EVERY = 250
 
 
 def normalise_phone(raw: str, region: str) -> str:
-    """E.164 where phonenumbers can read it, else the digits (so formatting never matters)."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and phonenumbers.is_possible_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return "".join(ch for ch in raw if ch.isdigit() or ch == "+")
+    """The comparison key of a phone number, by the same rule as the duplicates page
+    (``merge.phone_key``: E.164 where phonenumbers reads it, else the digits)."""
+    key = phone_key(raw, region)
+    return key[0] if key else raw.strip()
 
 
 def _name_key(name: str, company: str) -> tuple[str, str]:
@@ -280,30 +276,9 @@ def summarise(rows: list[dict]) -> dict[str, int]:
 
 
 def _tags_by_name(owner, names: set[str]) -> dict[str, Tag]:
-    """The owner's tags for ``names`` (case-insensitive), creating the missing ones."""
-    wanted = {n.strip()[:40] for n in names if n.strip()}
-    if not wanted:
-        return {}
-    lowered = {n.lower() for n in wanted}
-    found = {
-        t.name.lower(): t
-        for t in Tag.objects.for_user(owner).filter(
-            Q(*[Q(name__iexact=n) for n in wanted], _connector=Q.OR)
-        )
-        if t.name.lower() in lowered
-    }
-    missing = [Tag(owner=owner, name=n) for n in sorted(wanted) if n.lower() not in found]
-    if missing:
-        Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        found.update(
-            {
-                t.name.lower(): t
-                for t in Tag.objects.for_user(owner).filter(
-                    Q(*[Q(name__iexact=t.name) for t in missing], _connector=Q.OR)
-                )
-            }
-        )
-    return found
+    """The owner's tags for ``names`` by lower-cased name, creating the missing ones."""
+    wanted = sorted({n.strip()[:40] for n in names if n.strip()})
+    return {tag.name.lower(): tag for tag in tags_named(owner, wanted)}
 
 
 def _occasions(owner, contact_id: int, record: Record, skip_birthday: bool) -> list[Occasion]:

@@ -29,6 +29,7 @@ from contacts.models import (
     MeetingKind,
     Stage,
     Tag,
+    tags_named,
 )
 
 from ..base import OwnedViewSet, StrictSerializer
@@ -91,19 +92,6 @@ def _tag_name(value: str) -> str:
 def _same_name(name: str) -> Q:
     """Case-insensitive, the way the database's unique constraint compares (``lower()``)."""
     return Q(name_lower=Lower(Value(name)))
-
-
-def tags_named(owner, names: list[str]) -> list[Tag]:
-    """The owner's tags with these names (case-insensitive reuse), made when missing."""
-    if not names:
-        return []
-    Tag.objects.bulk_create([Tag(owner=owner, name=n) for n in names], ignore_conflicts=True)
-    condition = Q()
-    for name in names:
-        condition |= _same_name(name)
-    return list(
-        Tag.objects.for_user(owner).alias(name_lower=Lower("name")).filter(condition).distinct()
-    )
 
 
 class TagSerializer(StrictSerializer):
