@@ -53,8 +53,7 @@ def add_error_responses(result, generator, request, public):
             wanted = dict(COMMON_ERRORS)
             if "{" in path:
                 wanted["404"] = "Not found (or not yours)."
-            if method in {"post", "put", "patch"} or "{" in path or method == "get":
-                wanted["400"] = BODY_ERRORS["400"]
+            wanted["400"] = BODY_ERRORS["400"]  # a bad body, filter, cursor or id
             if method in {"post", "put", "patch"}:
                 wanted["413"] = BODY_ERRORS["413"]
             for status, description in wanted.items():

@@ -22,6 +22,21 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = 10.0
 
 
+FALLBACK_METHODS = (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "set_many",
+    "delete_many",
+    "clear",
+)
+
+
 def _resilient(name: str):
     def method(self, *args, **kwargs):
         if time.monotonic() >= self._down_until:
@@ -42,22 +57,6 @@ class ResilientRedisCache(RedisCache):
         self._down_until = 0.0
         self._fallback = LocMemCache("rcrm-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
-    for _name in (
-        "add",
-        "get",
-        "set",
-        "touch",
-        "delete",
-        "get_many",
-        "has_key",
-        "incr",
-        "set_many",
-        "delete_many",
-        "clear",
-    ):
-        locals()[_name] = _resilient(_name)
-    del _name
-
     @property
     def degraded(self) -> bool:
         return time.monotonic() < self._down_until
@@ -65,3 +64,7 @@ class ResilientRedisCache(RedisCache):
     def ping(self) -> bool:
         """Ask Redis itself (no fallback): raises when it is down."""
         return bool(self._cache.get_client(write=True).ping())
+
+
+for _name in FALLBACK_METHODS:
+    setattr(ResilientRedisCache, _name, _resilient(_name))
