@@ -40,6 +40,7 @@ admin.site.site_title = "Referral CRM admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/widgets/<slug:name>/", views.dashboard_widget, name="dashboard_widget"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("profile/", include("accounts.urls")),

@@ -1,7 +1,7 @@
 import sys
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -20,6 +20,18 @@ def home(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     widgets = dashboard_registry.widgets_for(request)
     return render(request, "dashboard.html", {"widgets": widgets})
+
+
+@login_required
+@require_GET
+def dashboard_widget(request: HttpRequest, name: str) -> HttpResponse:
+    """One lazy dashboard widget, which htmx swaps in for its placeholder."""
+    if name not in dashboard_registry.lazy_names():
+        raise Http404
+    widget = dashboard_registry.lazy_widget(request, name)
+    if widget is None:
+        return HttpResponse("")  # nothing to show: the placeholder goes
+    return render(request, "partials/widget_section.html", {"widget": widget})
 
 
 @never_cache

@@ -14,7 +14,9 @@ class ReferralsConfig(AppConfig):
         dashboard.register(order=25)(widgets.open_referrals_widget)
         dashboard.register(order=26)(widgets.month_widget)
         dashboard.register(order=27)(widgets.who_to_ask_widget)
-        dashboard.register(order=60)(widgets.chart_widget)
+        dashboard.register(
+            order=60, lazy=True, wide=True, placeholder="referrals/widgets/chart_placeholder.html"
+        )(widgets.chart_widget)
         panels.register(widgets.reciprocity_panel)
         timeline.register(widgets.referral_entries)
         timeline.register(widgets.introduction_entries)
