@@ -101,7 +101,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A worker keeps its connection between requests (connecting costs more than most pages'
+# queries); each request first checks it is alive, so a restarted database costs nothing.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if IS_POSTGRES:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
@@ -166,13 +169,20 @@ CELERY_BEAT_SCHEDULE = {
     # /healthz reports how long ago this ran: proof that beat and a worker are alive.
     "heartbeat": {"task": "referralcrm.heartbeat", "schedule": 60.0},
     # Finds users whose digest hour has come; claims and enqueues one send per user.
-    "digest-sweep": {"task": "followups.sweep_digests", "schedule": 300.0},
+    "digest-sweep": {
+        "task": "followups.sweep_digests",
+        "schedule": env.float("DIGEST_SWEEP_SECONDS", default=300.0),
+    },
     # Deletes export files whose download link has expired.
     "export-cleanup": {"task": "portability.delete_expired_exports", "schedule": 3600.0},
     # Webhooks: "follow-up due" events, and deliveries lost before a worker took them.
     "webhook-sweep": {"task": "api.webhook_sweep", "schedule": 300.0},
     # Relationship strength: recency decays with time alone (plan.strength).
     "strength-refresh": {"task": "plan.refresh_all_strength", "schedule": 86400.0},
+    # Stored introduction suggestions (plan.precompute): refreshes whose task was lost,
+    # and everyone's once a day (their scores include recency too).
+    "suggestions-sweep": {"task": "plan.sweep_suggestions", "schedule": 300.0},
+    "suggestions-refresh": {"task": "plan.refresh_all_suggestions", "schedule": 86400.0},
 }
 # A digest send whose claim is older than this is taken to have crashed and is retried.
 DIGEST_CLAIM_TTL = env.int("DIGEST_CLAIM_TTL", default=600)
