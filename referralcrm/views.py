@@ -52,15 +52,30 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 DATABASE_DOWN_RETRY_AFTER = 30
+DISK_FULL_SQLSTATE = "53100"  # PostgreSQL's disk_full
+
+
+def _storage_full(exc: Exception) -> bool:
+    """The database cannot grow: SQLite's "database or disk is full" (SQLITE_FULL) or
+    PostgreSQL's disk_full. Trying again soon will not help until space is freed."""
+    if "database or disk is full" in str(exc):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) == DISK_FULL_SQLSTATE
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """A plain 500 — or, when the database cannot be reached (restarting, failing over), a
-    503 with Retry-After: nothing is wrong with the request, it can simply be tried again."""
+    503 with Retry-After: nothing is wrong with the request, it can simply be tried again;
+    or, when the database's disk is full, a 507 that says so (reads still work)."""
     from django.db import InterfaceError, OperationalError
     from django.template import loader
 
     exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError) and _storage_full(exc):
+        if _is_api(request):
+            detail = "The server's storage is full: nothing was saved. Try again later."
+            return JsonResponse({"detail": detail}, status=507)
+        return HttpResponse(loader.get_template("507.html").render({}), status=507)
     if isinstance(exc, OperationalError | InterfaceError):
         if _is_api(request):
             response = JsonResponse(
