@@ -144,3 +144,56 @@ document.addEventListener("click", (event) => {
   if (event.target.closest && event.target.closest("[data-print]")) window.print();
 });
 // --- end one-to-one prep ---
+
+// --- Keyboard focus across htmx swaps (issue 13) ---
+// A swap that replaces the element holding focus (the ledger row's "→ Contacted" button,
+// the quick log after "Log meeting") would drop keyboard focus to the top of the page. So
+// focus moves into the new content: to what it marks [data-swap-focus] (the quick log's
+// confirmation) or a form's error summary (.form-errors), else to the same control (same
+// id, field or form action), else to the new content itself.
+function swapFocusKey(el) {
+  if (el.id) return "#" + el.id;
+  const form = el.form || el.closest("form");
+  const action = form ? form.getAttribute("hx-post") || form.getAttribute("action") || "" : "";
+  if (el.name) return action + " [name=" + el.name + "]=" + (el.type === "checkbox" || el.type === "radio" ? el.value : "");
+  if (form && el.matches("button, [type=submit]")) return action + " submit";
+  if (el.matches("a[href]")) return "a " + el.getAttribute("href");
+  return null;
+}
+
+function swapFocusTarget(root, key) {
+  const marked = root.querySelector("[data-swap-focus], .form-errors");
+  if (marked) return marked;
+  const controls = root.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]");
+  const same = key && Array.from(controls).find((el) => !el.disabled && swapFocusKey(el) === key);
+  return same || root;
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const active = document.activeElement;
+  const target = event.detail.target;
+  if (active && active !== document.body && target && target.contains(active)) {
+    event.detail.xhr.rcFocus = {id: target.id, key: swapFocusKey(active)};
+  }
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  const saved = event.detail.xhr && event.detail.xhr.rcFocus;
+  if (!saved) return;
+  delete event.detail.xhr.rcFocus;
+  const lost = !document.activeElement || document.activeElement === document.body;
+  const root = (saved.id && document.getElementById(saved.id)) || event.target;
+  if (!lost || !root || !root.isConnected) return;
+  const next = swapFocusTarget(root, saved.key);
+  if (next.tabIndex < 0 && !next.hasAttribute("tabindex")) next.setAttribute("tabindex", "-1");
+  next.focus();
+});
+
+// Removing a picked person with the keyboard (Enter on ×) puts focus back in the search box
+// (capture phase: before the chip, and the focused ×, are removed).
+document.addEventListener("click", (event) => {
+  const remove = event.target.closest && event.target.closest(".chip-remove");
+  const picker = remove && remove.closest(".picker");
+  const search = picker && picker.querySelector("[data-picker-search]");
+  if (search) search.focus();
+}, true);
+// --- end keyboard focus across htmx swaps ---
