@@ -10,6 +10,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from . import rollups
 from .models import Direction, Referral, Status
 from .money import format_money
 
@@ -56,33 +57,15 @@ def _month_starts(today: date, months: int) -> list[date]:
 
 
 def monthly_chart(user, partner=None, months: int = 12) -> Chart:
-    """Two aggregate queries, grouped by month in SQL."""
-    today = timezone.localdate()
-    starts = _month_starts(today, months)
-    referrals = Referral.objects.for_user(user)
-    if partner is not None:
-        referrals = referrals.filter(partner=partner)
-    counts = {
-        (row["month"], row["direction"]): row["n"]
-        for row in referrals.filter(referred_on__gte=starts[0])
-        .annotate(month=TruncMonth("referred_on"))
-        .values("month", "direction")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
+    """Two queries: the user's from the month rollups (referrals/rollups.py), a partner's
+    grouped by month in SQL over that partner's referrals (the partner index)."""
+    starts = _month_starts(timezone.localdate(), months)
     currency = user.default_currency
-    values = {
-        row["month"]: row["total"]
-        for row in referrals.filter(
-            status=Status.WON, closed_on__gte=starts[0], currency=currency, value__isnull=False
-        )
-        .annotate(month=TruncMonth("closed_on"))
-        .values("month")
-        .annotate(total=Sum("value"))
-        .order_by()
-    }
-    counts = {(_as_date(k[0]), k[1]): v for k, v in counts.items()}
-    values = {_as_date(k): v for k, v in values.items()}
+    if partner is None and rollups.enabled():
+        counts = rollups.chart_counts(user, starts[0])
+        values = rollups.chart_values(user, starts[0], currency)
+    else:
+        counts, values = _aggregate(user, partner, starts[0], currency)
     max_count = max([*counts.values(), 1])
     max_value = max([*values.values(), Decimal(1)])
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
@@ -117,6 +100,31 @@ def monthly_chart(user, partner=None, months: int = 12) -> Chart:
         has_data=bool(counts or values),
         bar_width=round(bar_w, 1),
     )
+
+
+def _aggregate(user, partner, since: date, currency: str):
+    referrals = Referral.objects.for_user(user)
+    if partner is not None:
+        referrals = referrals.filter(partner=partner)
+    counts = {
+        (_as_date(row["month"]), row["direction"]): row["n"]
+        for row in referrals.filter(referred_on__gte=since)
+        .annotate(month=TruncMonth("referred_on"))
+        .values("month", "direction")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    values = {
+        _as_date(row["month"]): row["total"]
+        for row in referrals.filter(
+            status=Status.WON, closed_on__gte=since, currency=currency, value__isnull=False
+        )
+        .annotate(month=TruncMonth("closed_on"))
+        .values("month")
+        .annotate(total=Sum("value"))
+        .order_by()
+    }
+    return counts, values
 
 
 def _as_date(value) -> date:

@@ -310,3 +310,13 @@ class Spend(models.Model):
     @property
     def amount_display(self) -> str:
         return format_money(self.amount, self.currency)
+
+
+# The ledger's counters kept current on write (referrals/rollups.py).
+from .rollups import (  # noqa: E402, F401
+    ClosedWonMonth,
+    IntroductionTally,
+    ReciprocityTally,
+    ReferralMonth,
+    SpendTotal,
+)

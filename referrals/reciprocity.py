@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -23,6 +22,7 @@ from django.db.models.functions import Coalesce
 
 from contacts.models import Contact
 
+from . import rollups
 from .models import Direction, Introduction, Referral, Spend, Status
 from .money import format_totals
 
@@ -121,59 +121,39 @@ def balance_for(user, partner: Contact) -> Balance:
     )
 
 
+# The top of the tally's (owner, owed, given, received) index, joined to the contacts (the
+# owner's own only); the money spent in the user's currency is summed for those partners
+# only, by the (contact, currency) index.
 WHO_TO_ASK_SQL = """
-WITH r AS (
-    SELECT partner_id,
-           COUNT(*) FILTER (WHERE direction = 'given') AS given,
-           COUNT(*) FILTER (WHERE direction = 'given' AND status = 'won') AS given_won,
-           COUNT(*) FILTER (WHERE direction = 'received') AS received,
-           MAX(referred_on) FILTER (WHERE direction = 'received') AS last_received
-    FROM referrals_referral
-    WHERE owner_id = %(owner)s
-    GROUP BY partner_id
-), s AS (
-    SELECT contact_id,
-           COUNT(*) AS spend_count,
-           SUM(amount) FILTER (WHERE currency = %(currency)s) AS spend_total
-    FROM referrals_spend
-    WHERE owner_id = %(owner)s
-    GROUP BY contact_id
+WITH top AS (
+    SELECT c.id, c.name, c.company, c.profession, c.stage,
+           t.given, t.given_won, t.received, t.last_received, t.spend_count, t.owed
+    FROM referrals_reciprocitytally t
+    JOIN contacts_contact c ON c.id = t.partner_id AND c.owner_id = t.owner_id
+    WHERE t.owner_id = %(owner)s AND t.owed > 0 AND NOT c.is_archived
+    ORDER BY t.owed DESC, t.given DESC, t.received ASC, c.name ASC, c.id ASC
+    LIMIT %(limit)s
 )
-SELECT c.id, c.name, c.company, c.profession, c.stage,
-       COALESCE(r.given, 0) AS given,
-       COALESCE(r.given_won, 0) AS given_won,
-       COALESCE(r.received, 0) AS received,
-       r.last_received,
-       COALESCE(s.spend_count, 0) AS spend_count,
-       s.spend_total,
-       COALESCE(r.given, 0) + COALESCE(s.spend_count, 0) - COALESCE(r.received, 0) AS owed
-FROM contacts_contact c
-LEFT JOIN r ON r.partner_id = c.id
-LEFT JOIN s ON s.contact_id = c.id
-WHERE c.owner_id = %(owner)s
-  AND NOT c.is_archived
-  AND (r.partner_id IS NOT NULL OR s.contact_id IS NOT NULL)
-  AND COALESCE(r.given, 0) + COALESCE(s.spend_count, 0) - COALESCE(r.received, 0) > 0
-ORDER BY owed DESC, given DESC, received ASC, c.name ASC, c.id ASC
-LIMIT %(limit)s
+SELECT top.*,
+       (SELECT SUM(s.amount) FROM referrals_spend s
+        WHERE s.contact_id = top.id AND s.currency = %(currency)s AND s.owner_id = %(owner)s
+       ) AS spend_total
+FROM top
+ORDER BY owed DESC, given DESC, received ASC, name ASC, id ASC
 """
 
 
 def who_to_ask(user, limit: int = 10):
     """Partners the user gave most to (referrals + spends) who gave least back.
 
-    One query. On PostgreSQL each ledger table is aggregated once per partner (a
-    single pass over the user's rows through the owner indexes) and joined to the
-    contacts; elsewhere (the embedded SQLite default) correlated subqueries do it.
-    Every table is scoped to ``user`` in the SQL itself.
+    One query. On PostgreSQL, the top of the per-partner tally kept current on write
+    (``rollups.ReciprocityTally``), so the cost is that of the rows shown, not of the
+    network; elsewhere (the embedded SQLite default) correlated subqueries over the
+    ledger's rows. Every table is scoped to ``user`` in the SQL itself.
     """
-    if connection.vendor == "postgresql":
-        return list(
-            Contact.objects.raw(
-                WHO_TO_ASK_SQL,
-                {"owner": user.pk, "currency": user.default_currency, "limit": limit},
-            )
-        )
+    if rollups.enabled():
+        params = {"owner": user.pk, "currency": user.default_currency, "limit": limit}
+        return list(Contact.objects.raw(WHO_TO_ASK_SQL, params))
     return list(_who_to_ask_portable(user, limit))
 
 

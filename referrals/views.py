@@ -18,7 +18,7 @@ from contacts.models import Contact
 from referralcrm.http import parse_id, safe_next
 from referralcrm.uploads import limited_upload, upload_too_large
 
-from . import reciprocity, sharing, spend_import
+from . import reciprocity, rollups, sharing, spend_import
 from .forms import CloseForm, IntroductionForm, LedgerFilterForm, ReferralForm, SpendForm
 from .models import OPEN_STATUSES, Direction, Introduction, Referral, Spend, Status
 from .money import CURRENCY_CHOICES, format_totals
@@ -57,6 +57,13 @@ def _get_contact(request: HttpRequest, pk) -> Contact | None:
     if (pk := parse_id(pk)) is None:
         return None
     return get_object_or_404(Contact.objects.for_user(request.user), pk=pk)
+
+
+def _page(request: HttpRequest, rows, count: int):
+    """A page of ``rows`` whose total is known already (from a counter): no COUNT(*)."""
+    paginator = Paginator(rows, PAGE_SIZE)
+    paginator.count = count  # a cached_property: set, it is never computed
+    return paginator.get_page(request.GET.get("page"))
 
 
 # --- Ledger -------------------------------------------------------------------------
@@ -118,16 +125,28 @@ def ledger(request: HttpRequest) -> HttpResponse:
         referrals = referrals.filter(referred_on__gte=start)
     if end:
         referrals = referrals.filter(referred_on__lte=end)
-    page = Paginator(
-        referrals.select_related("partner").order_by("-referred_on", "-pk"), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    if rollups.enabled() and not partner:
+        totals = rollups.ledger_totals(
+            request.user,
+            direction=direction,
+            statuses=(OPEN_STATUSES if status == "open" else [status]) if status else (),
+            start=start,
+            end=end,
+        )
+    else:  # one partner's referrals (by the partner index), or no triggers (SQLite)
+        totals = _totals(referrals)
+    page = _page(
+        request,
+        referrals.select_related("partner").order_by("-referred_on", "-pk"),
+        totals["given"] + totals["received"],  # every referral is one or the other
+    )
     querystring = request.GET.copy()
     querystring.pop("page", None)
     context = {
         "form": form,
         "page": page,
         "partner": partner,
-        "totals": _totals(referrals),
+        "totals": totals,
         "querystring": querystring.urlencode(),
         "filtering": any(filters.get(k) for k in ("direction", "status", "partner", "period")),
     }
@@ -267,7 +286,8 @@ def referral_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def intro_list(request: HttpRequest) -> HttpResponse:
     intros = Introduction.objects.for_user(request.user).select_related("contact_a", "contact_b")
-    page = Paginator(intros, PAGE_SIZE).get_page(request.GET.get("page"))
+    count = rollups.introduction_count(request.user) if rollups.enabled() else intros.count()
+    page = _page(request, intros, count)
     return render(request, "referrals/intro_list.html", {"page": page})
 
 
@@ -302,17 +322,14 @@ def intro_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def spend_list(request: HttpRequest) -> HttpResponse:
     spends = Spend.objects.for_user(request.user).select_related("contact")
-    page = Paginator(spends, PAGE_SIZE).get_page(request.GET.get("page"))
-    totals = (
-        Spend.objects.for_user(request.user)
-        .values("currency")
-        .annotate(total=Sum("amount"))
-        .order_by("currency")
-    )
+    if rollups.enabled():
+        count, totals = rollups.spend_totals(request.user)
+    else:
+        rows = spends.values("currency").annotate(total=Sum("amount")).order_by("currency")
+        count, totals = spends.count(), [(r["currency"], r["total"]) for r in rows]
+    page = _page(request, spends, count)
     return render(
-        request,
-        "referrals/spend_list.html",
-        {"page": page, "total": format_totals((t["currency"], t["total"]) for t in totals)},
+        request, "referrals/spend_list.html", {"page": page, "total": format_totals(totals)}
     )
 
 

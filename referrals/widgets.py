@@ -9,7 +9,7 @@ from django.utils import timezone
 from contacts import timeline
 from referralcrm.dashboard import Widget
 
-from . import charts, reciprocity
+from . import charts, reciprocity, rollups
 from .models import Introduction, Referral, Spend
 
 DASHBOARD_ROWS = 6
@@ -29,9 +29,14 @@ def month_widget(request) -> Widget:
     from .views import _totals
 
     start = timezone.localdate().replace(day=1)
-    mine = Referral.objects.for_user(request.user)
     # Counts of referrals passed this month; value of business closed this month.
-    totals = _totals(mine.filter(referred_on__gte=start), closed=mine.filter(closed_on__gte=start))
+    if rollups.enabled():
+        totals = rollups.month_totals(request.user, start)
+    else:
+        mine = Referral.objects.for_user(request.user)
+        totals = _totals(
+            mine.filter(referred_on__gte=start), closed=mine.filter(closed_on__gte=start)
+        )
     return Widget("referrals/widgets/month.html", {"totals": totals, "start": start})
 
 
