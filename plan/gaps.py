@@ -6,7 +6,9 @@
   connection;
 - a goal with no helper, or only placeholders still to find → ask a connection who could help.
 
-``gaps(user)`` runs a fixed number of queries whatever the size of the network.
+``gaps(user)`` runs a fixed number of queries whatever the size of the network: which sphere
+professions the network has comes from the last refresh (plan.precompute), since finding out
+means reading every contact's profession.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from contacts.models import Contact, Stage
 from followups.models import FollowUp
 
 from . import spheres
-from .models import BusinessGoal, NetworkingPlan
+from .models import BusinessGoal, NetworkingPlan, SuggestionState
 
 # The connections a gap may go through; the step names the first, and a follow-up already
 # made through any of them counts (so a change of ranking cannot duplicate it).
@@ -81,35 +83,102 @@ def _goal_words(goal: BusinessGoal) -> str:
     return f"“{text if len(text) <= 80 else text[:79] + '…'}”"
 
 
-def gaps(user, plan: NetworkingPlan | None = None, goals: list[BusinessGoal] | None = None):
-    """The gaps of ``user``'s plan (pass ``plan``/``goals`` already loaded to save queries;
-    goals need their helpers prefetched)."""
+def connections_first(user):
+    """The user's active connections, strongest first: the helpers a gap's step asks."""
+    return (
+        Contact.objects.for_user(user)
+        .active()
+        .filter(stage=Stage.CONNECTION)
+        .order_by("-strength", F("last_touched_at").desc(nulls_last=True), "name", "pk")
+    )
+
+
+def _known_live(user, professions: list[str]) -> dict[str, tuple[Contact | None, bool]]:
+    """For each of ``professions`` (by lower case): the best active contact practising it
+    and whether any of them is a connection, read from every contact that might (one query,
+    the whole network: what the refresh stores, and what a page falls back to)."""
+    found: dict[str, tuple[Contact | None, bool]] = {p.lower(): (None, False) for p in professions}
+    condition = _profession_filter(professions)
+    if condition is None:
+        return found
+    candidates = list(
+        Contact.objects.for_user(user)
+        .active()
+        .filter(condition)
+        .order_by("-strength", F("last_touched_at").desc(nulls_last=True), "name", "pk")
+        .only("pk", "name", "profession", "stage", "strength")
+    )
+    for profession in professions:
+        known = [c for c in candidates if spheres.matches(profession, c.profession)]
+        connected = any(c.stage == Stage.CONNECTION for c in known)
+        found[profession.lower()] = (known[0] if known else None, connected)
+    return found
+
+
+def sphere_coverage(user, professions: list[str]) -> dict[str, dict]:
+    """What ``SuggestionState.sphere_known`` stores (plan.precompute refreshes it)."""
+    return {
+        key: {"best": best.pk if best else None, "connected": connected}
+        for key, (best, connected) in _known_live(user, professions).items()
+    }
+
+
+def sphere_known(
+    user, professions: list[str], live: bool = False
+) -> dict[str, tuple[Contact | None, bool]]:
+    """``_known_live`` from what the last refresh stored (two queries, whatever the size of
+    the network); a profession it did not cover (the sphere was just edited) or whose best
+    contact has gone since is read live."""
+    wanted = [p for p in professions if str(p).strip()]
+    stored = {} if live else _stored_coverage(user)
+    ids = {e["best"] for p in wanted if (e := stored.get(p.lower())) and e.get("best")}
+    contacts = Contact.objects.for_user(user).active().in_bulk(ids) if ids else {}
+    found: dict[str, tuple[Contact | None, bool]] = {}
+    missing = []
+    for profession in wanted:
+        entry = stored.get(profession.lower())
+        if entry is None or (entry.get("best") and entry["best"] not in contacts):
+            missing.append(profession)
+        else:
+            found[profession.lower()] = (contacts.get(entry.get("best")), entry.get("connected"))
+    if missing:
+        found.update(_known_live(user, missing))
+    return found
+
+
+def _stored_coverage(user) -> dict:
+    row = (
+        SuggestionState.objects.filter(owner=user, computed_at__isnull=False)
+        .values_list("sphere_known", flat=True)
+        .first()
+    )
+    return row or {}
+
+
+def gaps(
+    user,
+    plan: NetworkingPlan | None = None,
+    goals: list[BusinessGoal] | None = None,
+    via: list[Contact] | None = None,
+    live: bool = False,
+):
+    """The gaps of ``user``'s plan (pass ``plan``/``goals``/``via`` already loaded to save
+    queries; goals need their helpers prefetched, ``via`` is ``connections_first``).
+    ``live`` reads the network itself instead of the last refresh (to act on a gap)."""
     plan = plan if plan is not None else load_plan(user)
     if goals is None:
         goals = list(BusinessGoal.objects.for_user(user).prefetch_related("helpers"))
-    active = Contact.objects.for_user(user).active()
-    via = list(
-        active.filter(stage=Stage.CONNECTION)
-        .order_by("-strength", F("last_touched_at").desc(nulls_last=True), "name", "pk")
-        .only("pk", "name", "profession", "strength")[:VIA_COUNT]
-    )
-
-    candidates: list[Contact] = []
-    condition = _profession_filter(plan.sphere)
-    if condition is not None:
-        candidates = list(
-            active.filter(condition)
-            .order_by("-strength", F("last_touched_at").desc(nulls_last=True), "name", "pk")
-            .only("pk", "name", "profession", "stage", "strength")
-        )
+    if via is None:
+        via = list(connections_first(user).only("pk", "name", "profession")[:VIA_COUNT])
+    via = via[:VIA_COUNT]
+    known = sphere_known(user, plan.sphere, live=live)
 
     found: list[Gap] = []
     for profession in plan.sphere:
-        known = [c for c in candidates if spheres.matches(profession, c.profession)]
-        if any(c.stage == Stage.CONNECTION for c in known):
+        best, connected = known.get(profession.lower(), (None, False))
+        if connected:
             continue
-        if known:
-            best = known[0]
+        if best is not None:
             found.append(
                 Gap(
                     key=f"sphere:{profession.lower()}",
@@ -203,7 +272,7 @@ def make_followup(user, key: str) -> tuple[Gap | None, bool]:
             owner=user, defaults={"sphere": spheres.sphere_for(user.profession)}
         )
         plan = NetworkingPlan.objects.select_for_update().get(pk=plan.pk)
-        gap = next((g for g in gaps(user, plan=plan) if g.key == key), None)
+        gap = next((g for g in gaps(user, plan=plan, live=True) if g.key == key), None)
         if gap is None or gap.contact is None:
             return gap, False
         if gap.followup is not None:

@@ -4,7 +4,8 @@ Each part of the plan app adds its own line to ``connect``."""
 
 
 def connect() -> None:
-    from . import strength, widgets
+    from . import precompute, strength, widgets
 
     strength.connect()
+    precompute.connect()  # after strength: its seeding hook needs the strength scores
     widgets.connect()

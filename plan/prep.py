@@ -13,19 +13,23 @@ from decimal import Decimal
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Q, Sum
+from django.db import connection
+from django.db.models import Count, Exists, Q, Sum
 
 from contacts.models import Contact, GainsFact, GainsKind, Meeting
 from followups.models import FollowUp
 from referrals.models import Direction, Introduction, Referral, Spend, Status
 from referrals.money import format_money
 
-from .models import NetworkingPlan
+from .models import NetworkingPlan, SuggestionState
 
 RECENT = 5  # the last few referrals, introductions, spends and meetings shown
 FOLLOWUPS = 10
 OFFERS = 3  # contacts suggested under "what to offer first"
-OFFER_CANDIDATES = 60  # skill/network facts read to find them
+# The SQLite fallback reads this many skill/network facts among the user's strongest few
+# hundred active contacts to find them.
+OFFER_CANDIDATES = 60
+OFFER_POOL = 300
 GOAL_WORDS = 10  # the goal words searched for (the most significant first)
 SPHERE_QUESTIONS = 3
 
@@ -269,10 +273,133 @@ def _money(totals: dict[str, Decimal]) -> str:
     return " + ".join(format_money(v, c) for c, v in sorted(totals.items()) if v)
 
 
-def offers_for(user, contact: Contact, goals: list[str]) -> list[Offer]:
-    """The user's other active contacts with a SKILL or NETWORK fact sharing a significant
-    word with one of ``contact``'s goals, most shared words and strongest first (one query;
-    on PostgreSQL ``UPPER(text) LIKE`` is served by the ``gains_text_trgm`` index)."""
+# --- What to offer first -------------------------------------------------------------------
+
+# For each word of a skill or network (a PostgreSQL English lexeme, as the introduction
+# suggestions match them), the facts of the strongest few active contacts using it. The
+# refresh (plan.precompute) stores it in OfferWord; before the first one it is computed for
+# the goal's words only.
+OFFER_RANK_SQL = """
+SELECT lexeme, fact_id FROM (
+    SELECT l.lexeme, f.id AS fact_id, row_number() OVER (
+        PARTITION BY l.lexeme
+        ORDER BY c.strength DESC, c.last_touched_at DESC NULLS LAST, f.contact_id, f.id
+    ) AS rn
+    FROM contacts_gainsfact f
+    JOIN contacts_contact c ON c.id = f.contact_id
+    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', f.text))) AS l(lexeme)
+    WHERE f.owner_id = %(owner)s AND c.owner_id = %(owner)s AND NOT c.is_archived
+      AND f.kind IN ('skill', 'network') AND length(l.lexeme) > 2
+      AND l.lexeme !~ '^[0-9]+$' AND NOT l.lexeme = ANY(%(ignored)s) {only}
+) ranked WHERE rn <= %(per_word)s
+"""
+OFFER_PER_WORD = 5
+STORE_OFFER_WORDS_SQL = """
+INSERT INTO plan_offerword (owner_id, lexeme, fact_id)
+SELECT %(owner)s, lexeme, fact_id FROM ({rank}) ranked_words
+"""
+
+# One query: the goals' words, their facts from OfferWord (or, before the first refresh,
+# ranked now), each fact with the goal it meets, the words it shares and the words as
+# written in it (for <mark>).
+OFFERS_SQL = """
+WITH wanted AS (
+    SELECT DISTINCT g.ord, l.lexeme
+    FROM unnest(%(goals)s::text[]) WITH ORDINALITY AS g(text, ord)
+    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', g.text))) AS l(lexeme)
+    WHERE length(l.lexeme) > 2 AND l.lexeme !~ '^[0-9]+$' AND NOT l.lexeme = ANY(%(ignored)s)
+), offer AS ({source}), matched AS (
+    SELECT o.fact_id, w.ord, array_agg(DISTINCT w.lexeme) AS lexemes
+    FROM offer o JOIN wanted w ON w.lexeme = o.lexeme
+    GROUP BY o.fact_id, w.ord
+), best AS (
+    -- Each contact's fact sharing the most words (the first goal, the first fact on ties).
+    SELECT DISTINCT ON (c.id) c.id, c.name, c.profession, c.strength, f.kind, f.text,
+           m.ord, m.lexemes
+    FROM matched m
+    JOIN contacts_gainsfact f ON f.id = m.fact_id
+    JOIN contacts_contact c ON c.id = f.contact_id
+    WHERE f.owner_id = %(owner)s AND c.owner_id = %(owner)s AND NOT c.is_archived
+      AND c.id <> %(contact)s AND f.kind IN ('skill', 'network')
+    ORDER BY c.id, cardinality(m.lexemes) DESC, m.ord, f.id
+)
+SELECT b.*,
+       ARRAY(SELECT t FROM regexp_split_to_table(b.text, '[^[:alnum:]]+') AS t
+             WHERE t <> '' AND tsvector_to_array(to_tsvector('english', t)) && b.lexemes)
+FROM (
+    SELECT * FROM best ORDER BY cardinality(lexemes) DESC, strength DESC, id LIMIT %(offers)s
+) b
+"""
+
+# The source of OFFERS_SQL once the refresh ran: the goals' words looked up by index.
+STORED_OFFERS = """
+SELECT lexeme, fact_id FROM plan_offerword
+WHERE owner_id = %(owner)s AND lexeme IN (SELECT lexeme FROM wanted)
+"""
+
+
+def store_offer_words(user) -> None:
+    """Replace the user's OfferWord rows (the refresh, in its transaction; PostgreSQL)."""
+    from .suggestions import IGNORED
+
+    params = {"owner": user.pk, "ignored": sorted(IGNORED), "per_word": OFFER_PER_WORD}
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM plan_offerword WHERE owner_id = %s", [user.pk])
+        cursor.execute(STORE_OFFER_WORDS_SQL.format(rank=OFFER_RANK_SQL.format(only="")), params)
+
+
+def refreshed(user) -> Exists:
+    """Whether the user's stored suggestions and offer words were computed once (an
+    expression, to ride along a query the page makes anyway)."""
+    return Exists(SuggestionState.objects.filter(owner=user, computed_at__isnull=False))
+
+
+def offers_for(user, contact: Contact, goals: list[str], stored: bool | None = None) -> list[Offer]:
+    """The user's other active contacts with a SKILL or NETWORK fact sharing a word with one
+    of ``contact``'s goals, most shared words and strongest first: one query over the stored
+    OfferWord rows (PostgreSQL), the same whatever the size of the network. ``stored``:
+    whether the refresh ran (``refreshed``), or None to ask."""
+    if not goals:
+        return []
+    if connection.vendor != "postgresql":
+        return _offers_by_stem(user, contact, goals)
+    from .suggestions import IGNORED
+
+    if stored is None:
+        stored = SuggestionState.objects.filter(owner=user, computed_at__isnull=False).exists()
+
+    params = {
+        "owner": user.pk,
+        "contact": contact.pk,
+        "goals": goals,
+        "ignored": sorted(IGNORED),
+        "per_word": OFFER_PER_WORD,
+        "offers": OFFERS,
+    }
+    source = (
+        STORED_OFFERS
+        if stored
+        else OFFER_RANK_SQL.format(only="AND l.lexeme IN (SELECT lexeme FROM wanted)")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(OFFERS_SQL.format(source=source), params)
+        rows = cursor.fetchall()
+    return [
+        Offer(
+            contact=Contact(pk=pk, owner_id=user.pk, name=name, profession=profession),
+            label=GainsKind(kind).label.rstrip("s").lower(),
+            text=text,
+            goal=goals[ord_ - 1],
+            words=words,
+            segments=segments(text, words),
+        )
+        for pk, name, profession, _strength, kind, text, ord_, _lexemes, words in rows
+    ]
+
+
+def _offers_by_stem(user, contact: Contact, goals: list[str]) -> list[Offer]:
+    """The same by word stems and substrings, for the embedded SQLite default: among the
+    ``OFFER_POOL`` strongest contacts (one query)."""
     stems_by_goal = [(goal, significant_words(goal)) for goal in goals]
     every: list[str] = []
     for _, stems in stems_by_goal:
@@ -280,10 +407,16 @@ def offers_for(user, contact: Contact, goals: list[str]) -> list[Offer]:
     every = every[:GOAL_WORDS]
     if not every:
         return []
+    pool = (
+        Contact.objects.for_user(user)
+        .active()
+        .exclude(pk=contact.pk)
+        .order_by("-strength", "pk")
+        .values("pk")[:OFFER_POOL]
+    )
     facts = (
         GainsFact.objects.for_user(user)
-        .filter(kind__in=[GainsKind.SKILL, GainsKind.NETWORK], contact__is_archived=False)
-        .exclude(contact=contact)
+        .filter(kind__in=[GainsKind.SKILL, GainsKind.NETWORK], contact__in=pool)
         .filter(reduce(or_, (Q(text__icontains=s) for s in every)))
         .select_related("contact")
         .order_by("-contact__strength", "-learned_on", "pk")[:OFFER_CANDIDATES]
@@ -331,6 +464,7 @@ def build_brief(user, contact: Contact) -> Brief:
     facts = list(
         GainsFact.objects.for_user(user)
         .filter(contact=contact)
+        .annotate(stored=refreshed(user))
         .order_by("kind", "-learned_on", "-pk")
     )
     parts = gains_parts(facts)
@@ -375,7 +509,7 @@ def build_brief(user, contact: Contact) -> Brief:
         spends=spends,
         meetings=meetings,
         followups=followups,
-        offers=offers_for(user, contact, goals),
+        offers=offers_for(user, contact, goals, stored=bool(facts) and facts[0].stored),
         own_offers=own_offers(user, goals),
         goals=goals,
     )

@@ -1,8 +1,8 @@
 """This week's small steps: three one-click actions for the dashboard.
 
-- ``introduce``: the best suggested introduction (``plan.suggestions.suggest``) not
-  dismissed this week. It is the costly one (a match over the whole network), so the
-  dashboard loads it after the page (``introduction_step``), not in the widget's queries;
+- ``introduce``: the best suggested introduction not dismissed this week, read from the
+  stored suggestions (``plan.precompute``); the dashboard loads it after the page
+  (``introduction_step``), so the widget's own queries stay three;
 - ``call``: a stalled connection to call, strongest first then most overdue, with one of
   their GAINS facts as the reason to call;
 - ``thanks``: a received referral that closed won and has not been thanked.
@@ -152,10 +152,12 @@ def call_step(user, dismissed: set[str]) -> Step | None:
 
 
 def thanks_step(user, dismissed: set[str]) -> Step | None:
-    """The oldest received referral closed won without a thank-you (one query)."""
+    """The oldest received referral closed won without a thank-you (one query, through the
+    partial index ``plan_thanks_owed_idx``; a partner since deleted has nobody to thank)."""
     referral = (
         Referral.objects.for_user(user)
         .filter(direction=Direction.RECEIVED, status=Status.WON, thanks_sent_on__isnull=True)
+        .filter(partner__isnull=False)
         .exclude(pk__in=_ids(dismissed, "thanks"))
         .select_related("partner")
         .order_by("closed_on", "pk")
@@ -184,13 +186,13 @@ def this_week(user, today: date | None = None) -> list[Step]:
 
 def introduction_step(user, today: date | None = None) -> Step | None:
     """The best suggested introduction not dismissed this week, or None (also when the
-    suggestions find nothing)."""
-    from .suggestions import suggest
+    suggestions find nothing, or are still being found): the stored ones, plan.precompute."""
+    from .precompute import current
 
     if user is None or not user.is_authenticated:
         return None
     dismissed = dismissed_keys(user, today or timezone.localdate())
-    for s in suggest(user, limit=SUGGESTIONS):
+    for s in current(user, SUGGESTIONS)[0]:
         key = intro_key(min(s.a.pk, s.b.pk), max(s.a.pk, s.b.pk))
         if key in dismissed:
             continue

@@ -37,6 +37,8 @@ from django.utils import timezone
 
 from contacts.models import Contact, GainsFact, GainsKind, Meeting, Stage
 
+from . import precompute
+
 BATCH_SIZE = 1000
 YEAR = timedelta(days=365)
 
@@ -306,10 +308,13 @@ def compute(
 # --- Writing it ------------------------------------------------------------------
 
 
-def refresh(contact_ids: Iterable[int], now: datetime | None = None) -> int:
+def refresh(
+    contact_ids: Iterable[int], now: datetime | None = None, owners: set[int] | None = None
+) -> int:
     """Recompute and store the strength of these contacts (ids of deleted ones are
     ignored); returns how many rows changed. Per batch of 1,000: one read, five
-    aggregates, and one bulk update of the contacts whose score or parts changed."""
+    aggregates, and one bulk update of the contacts whose score or parts changed.
+    ``owners``, if given, collects the ids of the contacts' owners."""
     ids = sorted({int(i) for i in contact_ids if i})
     now = now or timezone.now()
     changed_total = 0
@@ -317,9 +322,17 @@ def refresh(contact_ids: Iterable[int], now: datetime | None = None) -> int:
         batch = ids[start : start + BATCH_SIZE]
         contacts = list(
             Contact.objects.filter(pk__in=batch).only(
-                "pk", "stage", "created_at", "strength", "strength_parts", "strength_before"
+                "pk",
+                "owner",
+                "stage",
+                "created_at",
+                "strength",
+                "strength_parts",
+                "strength_before",
             )
         )
+        if owners is not None:
+            owners.update(c.owner_id for c in contacts)
         changed = []
         results = compute_with_before(contacts, now)
         for contact in contacts:
@@ -358,11 +371,14 @@ def refresh_all_strength() -> int:
 
 
 class _Pending:
-    """The contacts (and meetings, whose attendees count) touched in this transaction."""
+    """The contacts (and meetings, whose attendees count) touched in this transaction. What
+    changes strength changes the owners' stored suggestions too (plan.precompute): the owners
+    of those contacts, and ``owner_ids`` (a deleted contact's), are marked stale after."""
 
     def __init__(self) -> None:
         self.contact_ids: set[int] = set()
         self.meeting_ids: set[int] = set()
+        self.owner_ids: set[int] = set()
         self.origins: list = []  # querysets of meetings being deleted, already read
         self.done = False
 
@@ -378,7 +394,9 @@ class _Pending:
                     meeting_id__in=self.meeting_ids
                 ).values_list("contact_id", flat=True)
             )
-        refresh(ids)
+        owners = set(self.owner_ids)
+        refresh(ids, owners=owners)
+        precompute.stale_now(owners)
 
 
 def _pending() -> _Pending:
@@ -398,20 +416,26 @@ def _pending() -> _Pending:
     return pending
 
 
-def schedule(contact_ids: Iterable[int] = (), meeting_ids: Iterable[int] = ()) -> None:
-    """Refresh these contacts when the transaction commits (now, outside one)."""
+def schedule(
+    contact_ids: Iterable[int] = (), meeting_ids: Iterable[int] = (), owner_ids: Iterable[int] = ()
+) -> None:
+    """Refresh these contacts when the transaction commits (now, outside one); the stored
+    suggestions of their owners and of ``owner_ids`` are then stale."""
     contact_ids = {i for i in contact_ids if i}
     meeting_ids = {i for i in meeting_ids if i}
-    if not contact_ids and not meeting_ids:
+    owner_ids = {i for i in owner_ids if i}
+    if not contact_ids and not meeting_ids and not owner_ids:
         return
     if not transaction.get_connection().in_atomic_block:
         pending = _Pending()
         pending.contact_ids, pending.meeting_ids = contact_ids, meeting_ids
+        pending.owner_ids = owner_ids
         pending()
         return
     pending = _pending()
     pending.contact_ids |= contact_ids
     pending.meeting_ids |= meeting_ids
+    pending.owner_ids |= owner_ids
 
 
 # Which contact fields of each input model count; their values when loaded are kept so
@@ -438,7 +462,8 @@ def _input_changed(sender, instance, **kwargs) -> None:
     fields = _input_fields()[sender]
     ids = [getattr(instance, f) for f in fields]
     ids += getattr(instance, "_strength_loaded", [])
-    schedule(ids)
+    # The owner too: a deleted contact's facts name no contact the refresh can still read.
+    schedule(ids, owner_ids=[instance.owner_id])
 
 
 def _meeting_saved(sender, instance, created, **kwargs) -> None:
@@ -494,7 +519,9 @@ def _seed_strength(*, options, demo_user, now, **kwargs) -> Counter:
     if demo_user is not None:
         users = [demo_user]
     else:
-        emails = [f"user{i}@example.com" for i in range(1, (options.get("users") or 1) + 1)]
+        first = options.get("first_user") or 1
+        count = options.get("users") or 1
+        emails = [f"user{i}@example.com" for i in range(first, first + count)]
         users = list(get_user_model().objects.filter(email__in=emails))
     refreshed = sum(refresh_all(user, now) for user in users)
     return Counter({"strength scores": refreshed})

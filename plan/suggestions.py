@@ -27,6 +27,8 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 # Strength 0 means "not scored yet": count it as this.
 UNKNOWN_STRENGTH = 25
@@ -87,12 +89,14 @@ class Suggestion:
         return max(self.a.pk, self.b.pk)
 
     @property
-    def a_segments(self) -> list[tuple[str, bool]]:
-        return segments(self.a_text, self.highlights.get("a", []))
+    def a_marked(self) -> str:
+        """a's fact, escaped, its matching words in ``<mark>`` (built here, not by a template
+        loop over every piece of twenty suggestions)."""
+        return marked(self.a_text, self.highlights.get("a", []))
 
     @property
-    def b_segments(self) -> list[tuple[str, bool]]:
-        return segments(self.b_text, self.highlights.get("b", []))
+    def b_marked(self) -> str:
+        return marked(self.b_text, self.highlights.get("b", []))
 
     def intro_reasons(self) -> tuple[str, str]:
         """(what b can do for a, what a can do for b): for Introduction.reason_a/_b with
@@ -123,6 +127,17 @@ def segments(text: str, words) -> list[tuple[str, bool]]:
     if pos < len(text):
         out.append((text[pos:], False))
     return out
+
+
+def marked(text: str, words) -> str:
+    """``text`` as HTML, escaped, with ``words`` in ``<mark>``."""
+    # Every piece of text is escaped here; only the <mark> tags are ours.
+    return mark_safe(  # noqa: S308  # nosec B308 B703
+        "".join(
+            f"<mark>{escape(piece)}</mark>" if hit else escape(piece)
+            for piece, hit in segments(text, words)
+        )
+    )
 
 
 def spread(items, people, limit: int) -> list:
@@ -512,17 +527,19 @@ def suggest(user, limit: int = 20, *, only: tuple[int, int] | None = None) -> li
     blocked: set[tuple[int, int]] = set()
     if every:
         # The PostgreSQL query already left these out; the fallback and the sphere did not.
+        # Introductions and "not a fit" in one query.
         for x, y in (
             Introduction.objects.for_user(user)
             .filter(contact_a__in=every, contact_b__in=every)
             .values_list("contact_a", "contact_b")
+            .union(
+                SuggestionDismissal.objects.for_user(user)
+                .filter(contact_low__in=every, contact_high__in=every)
+                .values_list("contact_low", "contact_high"),
+                all=True,
+            )
         ):
             blocked.add((min(x, y), max(x, y)))
-        blocked.update(
-            SuggestionDismissal.objects.for_user(user)
-            .filter(contact_low__in=every, contact_high__in=every)
-            .values_list("contact_low", "contact_high")
-        )
 
     def allowed(a, b) -> bool:
         if a.pk == b.pk or (min(a.pk, b.pk), max(a.pk, b.pk)) in blocked:

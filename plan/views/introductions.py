@@ -12,11 +12,12 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from contacts.models import Contact
 from referrals.models import Introduction, IntroMethod
 
+from .. import precompute
 from ..models import SuggestionDismissal
 from ..suggestions import suggest
 
@@ -41,11 +42,15 @@ def _existing(user, a: Contact, b: Contact) -> Introduction | None:
 
 
 @login_required
+@require_GET
 def introduction_suggestions(request: HttpRequest) -> HttpResponse:
-    suggestions = suggest(request.user, limit=PAGE_SIZE)
-    return render(
-        request, "plan/introductions.html", {"suggestions": suggestions, "limit": PAGE_SIZE}
-    )
+    """The stored suggestions (plan.precompute); while the first refresh of a big network
+    runs, "finding suggestions" polls this view for the list alone (``?poll=1``)."""
+    suggestions, ready = precompute.current(request.user, PAGE_SIZE)
+    context = {"suggestions": suggestions, "ready": ready, "limit": PAGE_SIZE}
+    if request.htmx and request.GET.get("poll"):
+        return render(request, "plan/introductions.html#list", context)
+    return render(request, "plan/introductions.html", context)
 
 
 @login_required
@@ -60,6 +65,8 @@ def introduce(request: HttpRequest, a: int, b: int) -> HttpResponse:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+        # Introduced now or before: off the suggestions at once, whatever the refresh says.
+        precompute.forget(request.user, first.pk, second.pk)
         intro = _existing(request.user, first, second)
         if intro is not None:
             messages.info(request, f"{first.name} and {second.name} were already introduced.")
@@ -95,6 +102,7 @@ def dismiss(request: HttpRequest, a: int, b: int) -> HttpResponse:
             )
     except IntegrityError:  # dismissed at the same moment in another tab
         pass
+    precompute.forget(request.user, low, high)
     if request.htmx:
         return HttpResponse("")  # the row is swapped out
     messages.success(request, f"Not a fit: {first.name} and {second.name} won't be suggested.")

@@ -14,10 +14,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts.meetings import FactInput, log_meeting
-from contacts.models import Contact, Meeting, MeetingKind, Stage
+from contacts.models import Contact, Meeting, MeetingKind
 from followups.models import FollowUp
 
 from .. import gaps as plan_gaps
@@ -86,13 +88,18 @@ def _render_plan(request: HttpRequest, status: int = 200, **forms) -> HttpRespon
     user = request.user
     plan = plan_gaps.load_plan(user)
     goals = _goals(user)
+    # (pk, name, profession) of the connections: the helper lists of the goals need up to
+    # HELPER_CHOICES, the gaps' steps the first few.
     connections = list(
-        Contact.objects.for_user(user)
-        .active()
-        .filter(stage=Stage.CONNECTION)
-        .order_by("-strength", "name", "pk")
-        .only("pk", "name", "profession")[:HELPER_CHOICES]
+        plan_gaps.connections_first(user).values_list("pk", "name", "profession")[
+            : HELPER_CHOICES if goals else plan_gaps.VIA_COUNT
+        ]
     )
+    via = [
+        Contact(pk=pk, owner=user, name=name, profession=profession)
+        for pk, name, profession in connections[: plan_gaps.VIA_COUNT]
+    ]
+    unpicked = _connection_options(connections, None) if goals else ""
     bound_goal = forms.get("goal_form_for")
     bound_helper = forms.get("helper_form_for")
     rows = []
@@ -109,6 +116,7 @@ def _render_plan(request: HttpRequest, status: int = 200, **forms) -> HttpRespon
             if bound_helper == goal.pk
             else HelperForm(owner=user, goal=goal, prefix=f"helper{goal.pk}")
         )
+        picked = helper_form["contact"].value() if helper_form.is_bound else None
         rows.append(
             {
                 "goal": goal,
@@ -116,6 +124,7 @@ def _render_plan(request: HttpRequest, status: int = 200, **forms) -> HttpRespon
                 "form": goal_form,
                 "helper_form": helper_form,
                 "helpers": list(goal.helpers.all()),
+                "options": _connection_options(connections, picked) if picked else unpicked,
             }
         )
     context = {
@@ -137,9 +146,23 @@ def _render_plan(request: HttpRequest, status: int = 200, **forms) -> HttpRespon
         "suggested_goals": suggested_goals(plan, goals),
         "can_add_goal": len(goals) < MAX_GOALS,
         "connections": connections,
-        "gaps": plan_gaps.gaps(user, plan=plan, goals=goals),
+        "gaps": plan_gaps.gaps(user, plan=plan, goals=goals, via=via),
     }
     return render(request, "plan/plan.html", context, status=status)
+
+
+def _connection_options(connections: list[tuple], picked) -> str:
+    """The ``<option>``s of a goal's "One of my connections" list, built once per page
+    rather than by the template loop for every goal (300 connections, up to ten goals)."""
+    picked = str(picked)
+    # The only text in it, the names, is escaped here.
+    return mark_safe(  # noqa: S308  # nosec B308 B703
+        "".join(
+            f'<option value="{pk}"{" selected" if str(pk) == picked else ""}>'
+            f"{escape(f'{name} ({profession})' if profession else name)}</option>"
+            for pk, name, profession in connections
+        )
+    )
 
 
 @login_required
@@ -270,9 +293,11 @@ def event_prep(request: HttpRequest) -> HttpResponse:
     user = request.user
     plan = plan_gaps.load_plan(user)
     goals = _goals(user)
-    found = plan_gaps.gaps(user, plan=plan, goals=goals)
-    missing = {g.key for g in found if g.kind in ("unknown", "not_connected")}
-    sphere = [{"profession": p, "missing": f"sphere:{p.lower()}" in missing} for p in plan.sphere]
+    known = plan_gaps.sphere_known(user, plan.sphere)
+    sphere = [
+        {"profession": p, "missing": not known.get(p.lower(), (None, False))[1]}
+        for p in plan.sphere
+    ]
     wanted = [
         {"goal": goal, "placeholders": [h.placeholder for h in goal.helpers.all() if h.placeholder]}
         for goal in goals
