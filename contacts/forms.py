@@ -287,6 +287,7 @@ class MeetingEditForm(forms.ModelForm):
 
 class ContactFilterForm(forms.Form):
     SORTS = [
+        ("", "Best match"),  # when searching; by name otherwise (contact_list)
         ("name", "Name"),
         ("-last_touched", "Touched most recently"),
         ("last_touched", "Touched longest ago"),

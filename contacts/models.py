@@ -103,10 +103,17 @@ class ContactQuerySet(OwnedQuerySet):
         return self.active().filter(condition)
 
     def search(self, text: str) -> ContactQuerySet:
-        """Name, company, profession, tags and GAINS text (trigram-indexed on PostgreSQL)."""
+        """Contacts with every word typed at the start of a word of their name, company,
+        profession, city, tags or GAINS facts: one query on the search document's GIN
+        index on PostgreSQL (see contacts.search, which also ranks and explains). Elsewhere
+        (the embedded SQLite default, small data) a scan for the text in the same fields."""
         text = text.strip()
         if not text:
             return self
+        from . import search
+
+        if search.on_postgresql(self):
+            return search.matching(self, text)
         return self.filter(
             Q(name__icontains=text)
             | Q(company__icontains=text)
@@ -201,7 +208,9 @@ class Contact(models.Model):
                 name="contact_touch_due_idx",
                 condition=Q(is_archived=False, touch_due_at__isnull=False),
             ),
-            # Contact list sorted by last touch.
+            # Contact list sorted by last touch, and the typeahead (contacts.search). On
+            # PostgreSQL migration 0007 builds it as (owner, last_touched_at DESC NULLS
+            # LAST), the order both sorts read (backwards for oldest first); SQLite cannot.
             models.Index(fields=["owner", "last_touched_at"], name="contact_last_touched_idx"),
             models.Index(fields=["owner", "name"], name="contact_owner_name_idx"),
             # Contact list sorted by relationship strength.
@@ -329,16 +338,20 @@ class OccasionKind(models.TextChoices):
 
 class OccasionQuerySet(OwnedQuerySet):
     def within(self, start, days: int) -> OccasionQuerySet:
-        """Occasions whose next anniversary falls in ``[start, start + days)``, by (month, day)
-        pairs so ``occasion_owner_day_idx`` serves it; 29 February counts on 28 February in
-        years without it."""
-        condition = Q()
-        for offset in range(days):
-            day = start + timedelta(days=offset)
-            condition |= Q(month=day.month, day=day.day)
-            if day.month == 2 and day.day == 28 and not _is_leap(day.year):
-                condition |= Q(month=2, day=29)
-        return self.filter(condition)
+        return self.filter(occasions_within(start, days))
+
+
+def occasions_within(start, days: int) -> Q:
+    """Occasions whose next anniversary falls in ``[start, start + days)``, by (month, day)
+    pairs so ``occasion_owner_day_idx`` serves it; 29 February counts on 28 February in
+    years without it."""
+    condition = Q()
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        condition |= Q(month=day.month, day=day.day)
+        if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+            condition |= Q(month=2, day=29)
+    return condition
 
 
 def _is_leap(year: int) -> bool:

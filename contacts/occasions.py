@@ -2,7 +2,7 @@
 that adds one, and the views of the contact page's "Occasions" section.
 
 An occasion is a (month, day) with an optional year. Its next date is on or after a given
-day; 29 February falls on 28 February in years without it (as ``OccasionQuerySet.within``
+day; 29 February falls on 28 February in years without it (as ``models.occasions_within``
 counts it). Every date helper here accepts any stored row, even one no form would let
 through (31 February from an import): the day is clamped to the month's last day.
 """
@@ -19,13 +19,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Q, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .models import Contact, Occasion, OccasionKind
+from referralcrm.ownership import each_on_their_day, first_per_owner
+
+from .models import Contact, Occasion, OccasionKind, occasions_within
 
 MIN_YEAR = 1900
 MONTHS = [(i, calendar.month_name[i]) for i in range(1, 13)]
@@ -116,26 +118,39 @@ def upcoming(occasion: Occasion, today: date) -> Upcoming:
 
 
 def coming_up(user, today: date, days: int = 7, limit: int = 10) -> list[Upcoming]:
-    """The user's occasions in ``[today, today + days)`` on active contacts, soonest first.
+    """The user's occasions in ``[today, today + days)`` on active contacts, soonest first:
+    ``coming_up_many`` for one user, so the digest of one and of a batch agree."""
+    if user is None or not user.is_authenticated:
+        return []
+    return coming_up_many([(user, today)], days, limit)[user.pk]
 
-    One query through ``occasion_owner_day_idx``; months before today's belong to next
-    year (the window crosses the year end), so they sort after the rest.
-    """
-    rows = (
-        Occasion.objects.for_user(user)
-        .within(today, days)
-        .filter(contact__is_archived=False)
-        .select_related("contact")
-        .annotate(
-            wraps=Case(
-                When(month__lt=today.month, then=Value(1)),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("wraps", "month", "day", "contact__name", "pk")[:limit]
+
+def coming_up_many(users_days, days: int = 7, limit: int = 10) -> dict[int, list[Upcoming]]:
+    """{user id: ``coming_up``} for (user, their today) pairs, in one query whatever the
+    number of users, through ``occasion_owner_day_idx`` (each user's window by (month, day)
+    pairs). Months before today's belong to next year (the window crosses the year end),
+    so they sort after the rest."""
+    owners_days = [(user.pk, today) for user, today in users_days]
+    wraps = Case(
+        When(each_on_their_day(owners_days, lambda today: Q(month__lt=today.month)), then=1),
+        default=0,
+        output_field=IntegerField(),
     )
-    return [upcoming(o, today) for o in rows]
+    rows = first_per_owner(
+        Occasion.objects.filter(
+            each_on_their_day(owners_days, lambda today: occasions_within(today, days)),
+            contact__is_archived=False,
+        )
+        .select_related("contact")
+        .annotate(wraps=wraps),
+        ["wraps", "month", "day", "contact__name", "pk"],
+        limit,
+    )
+    today_of = dict(owners_days)
+    return {
+        user_id: [upcoming(o, today) for o in rows.get(user_id, [])]
+        for user_id, today in today_of.items()
+    }
 
 
 # --- Parsing a typed date (the birthday field of the contact form) --------------------

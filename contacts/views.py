@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, F, Prefetch, Q, When
+from django.db.models import Case, Count, F, Prefetch, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from referralcrm.http import parse_id, safe_next
 
-from . import occasions, panels, picker, quicklog, timeline
+from . import occasions, panels, picker, quicklog, search, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
 from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
@@ -58,6 +58,14 @@ SORT_ORDER = {
 }
 
 
+def _list_page(request: HttpRequest, contacts, sort: str):
+    """A page of ``contacts`` in the sort picked, else in the order they come in."""
+    if sort in SORT_ORDER:
+        contacts = contacts.order_by(*SORT_ORDER[sort])
+    contacts = contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    return Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
 @login_required
 def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET or None)
@@ -65,18 +73,22 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     filters = getattr(form, "cleaned_data", {})
     contacts = Contact.objects.for_user(request.user)
     contacts = contacts.filter(is_archived=bool(filters.get("archived")))
-    if q := filters.get("q"):
-        contacts = contacts.search(q)
     if stage := filters.get("stage"):
         contacts = contacts.filter(stage=stage)
     if tag := filters.get("tag"):
         contacts = contacts.filter(tags__name__iexact=tag)
     if filters.get("stalled"):
         contacts = contacts.stalled()
-    sort = filters.get("sort") or "name"
-    contacts = contacts.order_by(*SORT_ORDER.get(sort, SORT_ORDER["name"]))
-    contacts = contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Unpicked ("Best match"), the sort is by relevance when searching, else by name.
+    q, sort, near = filters.get("q", ""), filters.get("sort") or "", False
+    if q:
+        page = _list_page(request, search.ranked(contacts, q), sort)
+        if not page.paginator.count:  # nobody has these words: a typo? names spelled alike
+            page, near = _list_page(request, search.near(contacts, q), sort), True
+        for contact in page.object_list:
+            contact.reason = search.reason(getattr(contact, "search_reason", None), q)
+    else:
+        page = _list_page(request, contacts, sort or "name")
     querystring = request.GET.copy()
     querystring.pop("page", None)
     context = {
@@ -85,6 +97,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "querystring": querystring.urlencode(),
         "filtering": any(filters.get(k) for k in ("q", "stage", "tag", "stalled", "archived")),
         "sort": sort,
+        "q": q,
+        "near": near,
     }
     if request.htmx and request.htmx.target == "contact-results":
         return render(request, "contacts/contact_list.html#results", context)
@@ -303,11 +317,7 @@ def typeahead(request: HttpRequest) -> HttpResponse:
     results = []
     if q:
         base = Contact.objects.for_user(request.user).active()
-        results = list(
-            base.filter(Q(name__icontains=q) | Q(company__icontains=q))
-            .order_by(F("last_touched_at").desc(nulls_last=True), "name")
-            .only("pk", "name", "company", "profession")[:TYPEAHEAD_SIZE]
-        )
+        results = search.suggestions(base, q, TYPEAHEAD_SIZE)
     exact = any(c.name.lower() == q.lower() for c in results)
     extras = picker.extra_suggestions(request.user, q, TYPEAHEAD_SIZE) if q else []
     context = {

@@ -23,12 +23,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Case, F, IntegerField, Q, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
 from contacts import occasions
 from contacts.models import Contact, GainsFact, GainsKind
+from referralcrm.ownership import each_on_their_day, first_per_owner
 
 from . import tokens
 from .models import DigestLog, DigestPreference, DigestState, FollowUp
@@ -80,8 +82,17 @@ def _local(day: date, hour: int, tz: ZoneInfo) -> datetime:
 
 
 def schedule(pref: DigestPreference, now: datetime | None = None) -> None:
-    """Recompute and save when this user's next digest is due."""
-    pref.next_digest_at = next_digest_at(pref, pref.user.tzinfo, now or timezone.now())
+    """Recompute and save when this user's next digest is due.
+
+    A digest already due but not yet claimed (saved at 07:02, beat sweeps at 07:05) stays
+    due: the next time is sought from just before it, not from now, so saving one's
+    settings never skips that day's digest (the day's log is unique, so none is doubled).
+    """
+    after = now or timezone.now()
+    due = pref.next_digest_at
+    if due is not None and due <= after:
+        after = due - timedelta(microseconds=1)
+    pref.next_digest_at = next_digest_at(pref, pref.user.tzinfo, after)
     pref.save(update_fields=["next_digest_at"])
 
 
@@ -100,6 +111,8 @@ class Section:
     """A part of the digest another app provides (e.g. groups: "Bob thanked you for...").
 
     ``build(user, local_date)`` returns the items (a bounded number of queries);
+    ``build_many([(user, local_date), ...])`` (optional) returns {user id: items} for a
+    batch in a few queries whatever its size, and is what the digest calls when given;
     ``mark_sent(user, items)`` runs after the e-mail went out, so an item is reported once.
     The templates render ``items`` (with ``section``) in the text and HTML bodies.
     """
@@ -109,6 +122,13 @@ class Section:
     mark_sent: Callable
     text_template: str
     html_template: str
+    build_many: Callable | None = None
+
+    def items_for(self, users_dates: list[tuple[User, date]]) -> dict[int, list]:
+        """{user id: items}: the batch build, else one ``build`` per user."""
+        if self.build_many is not None:
+            return self.build_many(users_dates)
+        return {user.pk: self.build(user, local_date) for user, local_date in users_dates}
 
 
 _sections: list[Section] = []
@@ -154,52 +174,103 @@ class Digest:
 
 
 def build(user: User, local_date: date, now: datetime | None = None) -> Digest:
-    """Four queries (and those of the registered sections) whatever the size of the network."""
+    """One user's digest: ``build_many`` for a batch of one, so both always agree."""
+    return build_many([(user, local_date)], now)[user.pk]
+
+
+def build_many(users_dates, now: datetime | None = None) -> dict[int, Digest]:
+    """{user id: Digest} for (user, their local date) pairs, one pair per user.
+
+    A few set-based queries whatever the number of users (the sweep builds a batch at a
+    time, one user or a thousand): follow-ups due, stalled contacts, their reasons to call
+    and open referrals (each the first few rows per user, ``first_per_owner``), then each
+    registered section's batch build. Each user's lists are read from their own local date.
+    """
     from referrals.models import Referral
 
     now = now or timezone.now()
-    digest = Digest(user=user, local_date=local_date)
-    followups = list(
-        FollowUp.objects.for_user(user)
-        .pending()
-        .filter(due_on__lte=local_date)
-        .select_related("contact")
-        .order_by("due_on", "pk")[:FOLLOWUPS_IN_DIGEST]
-    )
-    digest.overdue = [f for f in followups if f.due_on < local_date]
-    digest.due_today = [f for f in followups if f.due_on == local_date]
+    users_dates = list(users_dates)
+    digests = {user.pk: Digest(user=user, local_date=day) for user, day in users_dates}
+    if not digests:
+        return {}
+    owners_days = [(user_id, d.local_date) for user_id, d in digests.items()]
 
-    # Stalled by cadence, most overdue first (contact_touch_due_idx), each with the most
-    # recent GAINS fact (goals first) as a reason to call.
-    facts = GainsFact.objects.order_by("-learned_on", "-pk")
-    stalled = list(
-        Contact.objects.for_user(user)
-        .active()
-        .filter(touch_due_at__lt=now)
-        .order_by("touch_due_at", "pk")
-        .only("pk", "name", "company", "touch_due_at", "last_touched_at")
-        .prefetch_related(Prefetch("gains_facts", queryset=facts))[:STALLED_IN_DIGEST]
+    followups = first_per_owner(
+        FollowUp.objects.pending()
+        .filter(each_on_their_day(owners_days, lambda day: Q(due_on__lte=day)))
+        .only("pk", "title", "due_on", "status"),  # what the e-mail shows (and links to)
+        ["due_on", "pk"],
+        FOLLOWUPS_IN_DIGEST,
     )
-    digest.stalled = [
-        StalledItem(c, (now - c.touch_due_at).days, _best_fact(list(c.gains_facts.all())))
-        for c in stalled
-    ]
-    digest.referrals = list(
-        Referral.objects.for_user(user)
-        .open()
-        .filter(Q(referred_on__lte=local_date - timedelta(days=7)) | Q(temperature="hot"))
-        .select_related("partner")
-        .order_by("referred_on", "pk")[:REFERRALS_IN_DIGEST]
+    # Stalled by cadence (touch_due_at, kept by the contact), most overdue first.
+    stalled = first_per_owner(
+        Contact.objects.active()
+        .filter(owner__in=list(digests), touch_due_at__lt=now)
+        .only("pk", "name", "company", "touch_due_at", "last_touched_at"),
+        ["touch_due_at", "pk"],
+        STALLED_IN_DIGEST,
     )
+    reasons = _reasons_to_call([c.pk for contacts in stalled.values() for c in contacts])
+    referrals = first_per_owner(
+        Referral.objects.open()
+        .filter(each_on_their_day(owners_days, _worth_chasing))
+        .select_related("partner"),
+        ["referred_on", "pk"],
+        REFERRALS_IN_DIGEST,
+    )
+    for user_id, digest in digests.items():
+        due = followups.get(user_id, [])
+        digest.overdue = [f for f in due if f.due_on < digest.local_date]
+        digest.due_today = [f for f in due if f.due_on == digest.local_date]
+        digest.stalled = [
+            StalledItem(c, (now - c.touch_due_at).days, reasons.get(c.pk))
+            for c in stalled.get(user_id, [])
+        ]
+        digest.referrals = referrals.get(user_id, [])
+    batch = [(d.user, d.local_date) for d in digests.values()]
     for section in _sections:
-        if items := section.build(user, local_date):
-            digest.sections.append((section, items))
-    return digest
+        for user_id, items in section.items_for(batch).items():
+            if items:
+                digests[user_id].sections.append((section, items))
+    return digests
+
+
+def _worth_chasing(local_date: date) -> Q:
+    """An open referral the digest lists: a week old, or hot."""
+    return Q(referred_on__lte=local_date - timedelta(days=7)) | Q(temperature="hot")
+
+
+def _reasons_to_call(contact_ids: list[int]) -> dict[int, GainsFact]:
+    """One query: each contact's reason to call, its most recent goal, else
+    accomplishment, else interest, else its most recent fact of any kind."""
+    if not contact_ids:
+        return {}
+    preference = Case(
+        When(kind=GainsKind.GOAL, then=0),
+        When(kind=GainsKind.ACCOMPLISHMENT, then=1),
+        When(kind=GainsKind.INTEREST, then=2),
+        default=3,
+        output_field=IntegerField(),
+    )
+    # One array parameter, not thousands of placeholders for the driver to parse.
+    listed = RawSQL("SELECT unnest(%s::bigint[])", [contact_ids])
+    facts = (
+        GainsFact.objects.filter(contact_id__in=listed)
+        .annotate(preference=preference)
+        .order_by("contact_id", "preference", "-learned_on", "-pk")
+        .distinct("contact_id")
+    )
+    return {fact.contact_id: fact for fact in facts}
 
 
 def _coming_up(user: User, local_date: date) -> list[occasions.Upcoming]:
     """One query: the user's occasions in the next ``OCCASION_DAYS`` from their local day."""
     return occasions.coming_up(user, local_date, OCCASION_DAYS, OCCASIONS_IN_DIGEST)
+
+
+def _coming_up_many(users_dates: list[tuple[User, date]]) -> dict[int, list]:
+    """``_coming_up`` for a batch, in one query."""
+    return occasions.coming_up_many(users_dates, OCCASION_DAYS, OCCASIONS_IN_DIGEST)
 
 
 def _nothing_to_mark(user: User, items: list) -> None:
@@ -213,19 +284,12 @@ register_section(
     Section(
         name="occasions",
         build=_coming_up,
+        build_many=_coming_up_many,
         mark_sent=_nothing_to_mark,
         text_template="emails/digest-occasions.txt",
         html_template="emails/digest-occasions.html",
     )
 )
-
-
-def _best_fact(facts: list[GainsFact]) -> GainsFact | None:
-    for kind in (GainsKind.GOAL, GainsKind.ACCOMPLISHMENT, GainsKind.INTEREST):
-        matching = [f for f in facts if f.kind == kind]
-        if matching:
-            return max(matching, key=lambda f: f.learned_on)
-    return facts[0] if facts else None
 
 
 # --- Sweep ----------------------------------------------------------------------------
@@ -275,7 +339,7 @@ def _sweep_batch(now: datetime, enqueue) -> tuple[list[int], int]:
             wanted.append((pref.user_id, scheduled.astimezone(tz).date()))
         pref.next_digest_at = next_digest_at(pref, tz, max(now, scheduled))
     claimed = _insert_logs(wanted, now)
-    DigestPreference.objects.bulk_update(due, ["next_digest_at"])
+    _save_next_digest_at(due)
     if enqueue is not None:
         for log_id in claimed:
             transaction.on_commit(lambda log_id=log_id: enqueue(log_id))
@@ -287,18 +351,30 @@ def _insert_logs(wanted: list[tuple[int, date]], now: datetime) -> list[int]:
     if not wanted:
         return []
     table = connection.ops.quote_name(DigestLog._meta.db_table)
-    rows = ", ".join(["(%s, %s, %s, 0, 0, '', %s)"] * len(wanted))
-    params: list = []
-    for user_id, local_date in wanted:
-        params += [user_id, local_date, DigestState.PENDING, now]
-    # The table name and the placeholders are constants; every value goes as a parameter.
+    # The table name is a constant; every value goes as a parameter (two arrays).
     sql = (
         f"INSERT INTO {table} (user_id, local_date, state, attempts, items, last_error, created_at) "  # noqa: S608  # nosec B608
-        f"VALUES {rows} ON CONFLICT (user_id, local_date) DO NOTHING RETURNING id"
+        "SELECT wanted.user_id, wanted.local_date, %s, 0, 0, '', %s "
+        "FROM unnest(%s::bigint[], %s::date[]) AS wanted (user_id, local_date) "
+        "ON CONFLICT (user_id, local_date) DO NOTHING RETURNING id"
+    )
+    user_ids, days = zip(*wanted, strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [DigestState.PENDING, now, list(user_ids), list(days)])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _save_next_digest_at(prefs: list[DigestPreference]) -> None:
+    """One UPDATE of every ``next_digest_at`` of the batch, joined to the new values
+    (``bulk_update``'s CASE of one WHEN per row costs more in Python than the sweep's SQL)."""
+    table = connection.ops.quote_name(DigestPreference._meta.db_table)
+    # The table name is a constant; every value goes as a parameter.
+    sql = (
+        f"UPDATE {table} AS pref SET next_digest_at = new.next_at "  # noqa: S608  # nosec B608
+        "FROM unnest(%s::bigint[], %s::timestamptz[]) AS new (id, next_at) WHERE pref.id = new.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, [[p.pk for p in prefs], [p.next_digest_at for p in prefs]])
 
 
 def _expired_claims(now: datetime) -> list[int]:

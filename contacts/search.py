@@ -1,0 +1,195 @@
+"""Contact search: one indexed query over each contact's search document.
+
+On PostgreSQL every contact carries a document that triggers keep current in the same
+transaction as any write that changes it (migration 0007): ``search_vector`` (name A;
+company, profession, tags B; city C; GAINS facts D) behind ``contact_search_vector_idx``,
+and ``search_text`` (name, company, profession, city, tags; lower-cased, unaccented) behind
+the trigram index ``contact_search_text_idx``. The model does not declare them, so these
+expressions name them with the query's own alias for the table.
+
+A search is every typed word as a prefix (``'ann':* & 'smi':*``), built from word
+characters only, so nothing typed is ever read as a tsquery operator. When no contact has
+the words, ``near`` finds near spellings by trigram ("Anabel" finds "Annabel").
+Elsewhere (the embedded SQLite default) ``ContactQuerySet.search`` keeps its ``icontains``
+scan and there is no ranking, typo matching or reason.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.db import connections
+from django.db.models import BooleanField, F, FloatField, JSONField, OuterRef, Q, Subquery
+from django.db.models.expressions import Case, Expression, Value, When
+from django.db.models.functions import JSONObject
+
+from .models import GainsFact, GainsKind
+
+MAX_WORDS = 8
+MAX_WORD_LENGTH = 60
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: no quote, colon, & | ! ( ) can pass
+
+# Over contacts' and GAINS facts' ``search_vector`` (a fact's is its text, unweighted).
+MATCHES = "{t}.search_vector @@ to_tsquery('contacts_search', %s)"
+RANK = "ts_rank_cd({t}.search_vector, to_tsquery('contacts_search', %s))"
+# Over contacts' ``search_text``, by trigram.
+CONTAINS = "{t}.search_text LIKE '%%' || contacts_search_normalise(%s) || '%%'"
+SIMILAR = "{t}.search_text %%> contacts_search_normalise(%s)"
+SIMILARITY = "word_similarity(contacts_search_normalise(%s), {t}.search_text)"
+
+
+class _Document(Expression):
+    """SQL over the search columns of the query's table, ``{t}`` being its alias in the
+    query it ends up in (a subquery relabels it)."""
+
+    def __init__(self, template: str, param: str, output_field) -> None:
+        super().__init__(output_field=output_field)
+        self.template, self.param, self.alias = template, param, None
+
+    def resolve_expression(self, query=None, *args, **kwargs):
+        resolved = self.copy()
+        resolved.alias = query.get_initial_alias()
+        return resolved
+
+    def relabeled_clone(self, change_map):
+        clone = self.copy()
+        clone.alias = change_map.get(self.alias, self.alias)
+        return clone
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(self.alias)
+        return self.template.format(t=table), [self.param]
+
+
+def on_postgresql(queryset) -> bool:
+    return connections[queryset.db].vendor == "postgresql"
+
+
+def words(text: str) -> list[str]:
+    """The distinct words typed, lower-cased, at most ``MAX_WORDS``."""
+    found = (w[:MAX_WORD_LENGTH] for w in _WORD.findall(text.lower()))
+    return list(dict.fromkeys(found))[:MAX_WORDS]
+
+
+def prefix_query(typed: list[str], *, weights: str = "", joiner: str = " & ") -> str:
+    """``'ann':* & 'smi':*``: each word a quoted prefix (``weights`` restricts them to parts
+    of the document, e.g. "AB" for name, company, profession and tags)."""
+    return joiner.join(f"'{w}':*{weights}" for w in typed)
+
+
+def matching(contacts, text: str):
+    """The contacts whose document has every word typed as a prefix (``search()`` on
+    PostgreSQL); no words (only punctuation typed), no contacts."""
+    typed = words(text)
+    if not typed:
+        return contacts.none()
+    return contacts.filter(_Document(MATCHES, prefix_query(typed), BooleanField()))
+
+
+def ranked(contacts, text: str):
+    """``search(text)``, best match first, each with its ``search_reason``: words in the
+    name outrank company, profession and tags, then city, then GAINS (ts_rank_cd over the
+    weighted document), then by name. (Trigram similarity is no tie-break here: it costs
+    more than the rank on every match; it ranks ``near`` instead.)"""
+    found = contacts.search(text)
+    typed = words(text)
+    if not typed or not on_postgresql(contacts):
+        return found.order_by("name", "pk")
+    found = found.alias(rank=_Document(RANK, prefix_query(typed), FloatField()))
+    return _with_reasons(found.order_by("-rank", "name", "pk"), typed)
+
+
+def near(contacts, text: str):
+    """Contacts whose name, company, profession, city or tags are spelled like ``text``
+    (pg_trgm word similarity), most alike first: for when ``search`` finds nobody."""
+    typed = " ".join(words(text))
+    if not typed or not on_postgresql(contacts):
+        return contacts.none()
+    return (
+        contacts.filter(_Document(SIMILAR, typed, BooleanField()))
+        .annotate(similarity=_Document(SIMILARITY, typed, FloatField()))
+        .order_by("-similarity", "name", "pk")
+    )
+
+
+def suggestions(contacts, text: str, limit: int) -> list:
+    """The typeahead: contacts with each word typed somewhere in their name, company,
+    profession, city or tags, the most recently met first; near spellings when none.
+
+    A trigram match on ``search_text`` rather than the full document: it holds only these
+    fields, so the index finds no GAINS-only rows to discard, and for a word or two that
+    match half the network PostgreSQL walks ``contact_last_touched_idx`` and stops at
+    ``limit``."""
+    typed = words(text)
+    if not typed:
+        return []
+    fields = ("pk", "name", "company", "profession")
+    recent_first = (F("last_touched_at").desc(nulls_last=True), "name", "pk")
+    if not on_postgresql(contacts):
+        q = " ".join(text.split())
+        found = contacts.filter(Q(name__icontains=q) | Q(company__icontains=q))
+        return list(found.order_by(*recent_first).only(*fields)[:limit])
+    found = contacts
+    for word in typed:
+        found = found.filter(_Document(CONTAINS, word, BooleanField()))
+    found = list(found.order_by(*recent_first).only(*fields)[:limit])
+    return found or list(near(contacts, text).only(*fields)[:limit])
+
+
+def _with_reasons(contacts, typed: list[str]):
+    """Each contact annotated with ``search_reason``: its GAINS fact that best matches the
+    words ({"kind", "text"}), or None when what the list shows (name, company, profession,
+    tags) already has every word. A subquery of the page query that PostgreSQL runs for the
+    page's rows only (after the sort and the LIMIT), so no query per row; each fact's
+    parsed ``search_vector`` makes it a few index reads a row."""
+    any_word = prefix_query(typed, joiner=" | ")
+    # The contact's own owner's facts only, as in the document; the owner compared as an
+    # expression (+ 0) so the planner reads the contact's facts by their index rather than
+    # all of the owner's facts for every row.
+    best = (
+        GainsFact.objects.filter(contact=OuterRef("pk"))
+        .alias(fact_owner=F("owner_id") + 0)
+        .filter(fact_owner=OuterRef("owner_id"))
+        .filter(_Document(MATCHES, any_word, BooleanField()))
+        .order_by(_Document(RANK, any_word, FloatField()).desc(), "-learned_on", "-pk")
+        .values(reason=JSONObject(kind="kind", text="text"))[:1]
+    )
+    shown = _Document(MATCHES, prefix_query(typed, weights="AB"), BooleanField())
+    return contacts.annotate(
+        search_reason=Case(
+            When(shown, then=Value(None)),
+            default=Subquery(best),
+            output_field=JSONField(),
+        )
+    )
+
+
+def reason(found: dict | None, text: str) -> dict | None:
+    """What to show for a contact's ``search_reason``: {"label": "Goal", "segments": [(piece, is
+    a typed word's match), ...]} for the template to escape and <mark>; None for none."""
+    if not found:
+        return None
+    label = GainsKind(found["kind"]).label.removesuffix("s")  # "Goals" -> "Goal"
+    return {"label": label, "segments": segments(found["text"], words(text))}
+
+
+def segments(text: str, typed: list[str]) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is_match): a match is a word that starts with one of
+    ``typed``, compared without case or accents, as the search compares them."""
+    prefixes = tuple(_plain(w) for w in typed)
+    out, position = [], 0
+    for match in _WORD.finditer(text):
+        if prefixes and _plain(match.group()).startswith(prefixes):
+            if match.start() > position:
+                out.append((text[position : match.start()], False))
+            out.append((match.group(), True))
+            position = match.end()
+    if position < len(text):
+        out.append((text[position:], False))
+    return out
+
+
+def _plain(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -1,0 +1,380 @@
+"""Contact search: one indexed query over each contact's search document (PostgreSQL).
+
+The document (name, company, profession, city, tags and GAINS facts) is kept current by
+triggers in the same transaction as the write, whatever the path; every test below runs
+inside the test's transaction, so a search that sees a change saw it before any commit.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contacts import search
+from contacts.meetings import FactInput, log_meeting
+from contacts.models import Contact, GainsFact, GainsKind, MeetingKind, Tag
+from portability import archive
+from portability import merge as merging
+from portability.exports import archive_chunks
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+MARKER = "Zqxmarker"  # planted in charlie's data; never in alice's results
+
+
+def found(owner, q: str) -> list[str]:
+    """Names ``search(q)`` finds among ``owner``'s contacts, best match first."""
+    return [c.name for c in search.ranked(Contact.objects.for_user(owner), q)]
+
+
+def listed(response) -> list[str]:
+    page = response.content.decode()
+    names = re.findall(r'<a href="/contacts/\d+/"><strong>(.*?)</strong></a>', page)
+    return [htmllib.unescape(n) for n in names]
+
+
+def reasons(response) -> list[str]:
+    """The reason lines of the list, HTML as sent."""
+    page = response.content.decode()
+    return re.findall(r'<p class="search-reason"><small>(.*?)</small></p>', page, re.DOTALL)
+
+
+@pytest.fixture
+def network(alice):
+    annabel = Contact.objects.create(
+        owner=alice,
+        name="Annabel Lee",
+        company="Harbour Events",
+        profession="Wedding planner",
+        city="Bristol",
+    )
+    annabel.tags.add(Tag.objects.create(owner=alice, name="chapter"))
+    raj = Contact.objects.create(
+        owner=alice, name="Raj Patel", company="Patel Homes", profession="Realtor", city="Leeds"
+    )
+    GainsFact.objects.create(
+        owner=alice, contact=raj, kind=GainsKind.GOAL, text="Wants to meet a wedding planner"
+    )
+    GainsFact.objects.create(
+        owner=alice, contact=raj, kind=GainsKind.INTEREST, text="Races yachts at regattas"
+    )
+    mia = Contact.objects.create(owner=alice, name="Mia Chen", company="Fit Studio")
+    return {"annabel": annabel, "raj": raj, "mia": mia}
+
+
+# --- What it finds ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        pytest.param("ann", ["Annabel Lee"], id="name-prefix"),
+        pytest.param("ANNABEL lee", ["Annabel Lee"], id="every-word-any-case"),
+        pytest.param("harbour", ["Annabel Lee"], id="company"),
+        pytest.param("realt", ["Raj Patel"], id="profession"),
+        pytest.param("leeds", ["Raj Patel"], id="city"),
+        pytest.param("#chapter", ["Annabel Lee"], id="tag"),
+        pytest.param("regattas", ["Raj Patel"], id="gains-word"),
+        pytest.param("raj yachts", ["Raj Patel"], id="name-and-gains"),
+        pytest.param("nobody", [], id="nothing"),
+        pytest.param("&|!():*'\\", [], id="tsquery-operators-are-not-operators"),
+    ],
+)
+def test_search_finds_by_any_part_of_the_document(alice, network, q, expected):
+    assert found(alice, q) == expected
+
+
+def test_accents_do_not_matter(alice):
+    Contact.objects.create(owner=alice, name="José Müller")
+    assert found(alice, "jose muller") == ["José Müller"]
+    assert found(alice, "Müll") == ["José Müller"]
+
+
+def test_a_typo_finds_the_name_spelled_alike(alice_client, network):
+    response = alice_client.get(reverse("contacts:list"), {"q": "Anabel"})
+    assert listed(response) == ["Annabel Lee"]
+    assert "these are spelled alike" in response.content.decode()
+
+
+def test_the_list_search_still_finds_nothing_for_nonsense(alice_client, network):
+    response = alice_client.get(reverse("contacts:list"), {"q": "qqqzzz"})
+    assert listed(response) == []
+    assert "No contacts match." in response.content.decode()
+
+
+# --- Ranking and the reason ---------------------------------------------------------------
+
+
+def test_a_name_match_ranks_before_a_gains_match(alice_client, network):
+    # "wedding" is Wendy's name (A), Annabel's profession (B) and a GAINS fact of Raj's (D).
+    alice = network["raj"].owner
+    Contact.objects.create(owner=alice, name="Wendy Wedding")
+    response = alice_client.get(reverse("contacts:list"), {"q": "wedding"})
+    assert listed(response) == ["Wendy Wedding", "Annabel Lee", "Raj Patel"]
+
+
+def test_an_explicit_sort_wins_over_relevance(alice_client, network):
+    alice = network["raj"].owner
+    Contact.objects.create(owner=alice, name="Wendy Wedding")
+    response = alice_client.get(reverse("contacts:list"), {"q": "wedding", "sort": "name"})
+    assert listed(response) == ["Annabel Lee", "Raj Patel", "Wendy Wedding"]
+    assert '<option value="name" selected>' in response.content.decode()
+
+
+def test_the_matching_gains_fact_is_shown_as_the_reason(alice_client, network):
+    response = alice_client.get(reverse("contacts:list"), {"q": "wedding plan"})
+    assert listed(response) == ["Annabel Lee", "Raj Patel"]
+    # Annabel's profession (shown on her card) has both words: no reason under her name.
+    assert reasons(response) == ["Goal: Wants to meet a <mark>wedding</mark> <mark>planner</mark>"]
+
+
+def test_the_reason_escapes_the_fact(alice_client, alice):
+    mia = Contact.objects.create(owner=alice, name="Mia Chen")
+    GainsFact.objects.create(
+        owner=alice, contact=mia, kind=GainsKind.SKILL, text="<script>alert(1)</script> sailing"
+    )
+    response = alice_client.get(reverse("contacts:list"), {"q": "sailing"})
+    assert reasons(response) == [
+        "Skill: &lt;script&gt;alert(1)&lt;/script&gt; <mark>sailing</mark>"
+    ]
+    assert "<script>alert" not in response.content.decode()
+
+
+def test_the_reason_needs_no_query_per_row(alice_client, alice):
+    """The count and the page: two queries on the document, whatever the page's size."""
+    for i in range(30):
+        person = Contact.objects.create(owner=alice, name=f"Person {i:02}")
+        GainsFact.objects.create(
+            owner=alice, contact=person, kind=GainsKind.INTEREST, text=f"Sailing {i}"
+        )
+    url = reverse("contacts:list") + "?q=sailing"
+    alice_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = alice_client.get(url)
+    assert len(reasons(response)) == 25
+    on_contacts = [q["sql"] for q in queries if '"contacts_contact"' in q["sql"]]
+    assert len([sql for sql in on_contacts if "search_vector" in sql]) == 2
+    assert not [q for q in queries if q["sql"].lstrip().startswith('SELECT "contacts_gainsfact"')]
+
+
+# --- Kept current in the same transaction ---------------------------------------------------
+
+
+def test_a_renamed_contact_is_found_by_its_new_name(alice, network):
+    with transaction.atomic():
+        mia = network["mia"]
+        mia.name = "Miriam Chen"
+        mia.save()
+        assert found(alice, "miriam") == ["Miriam Chen"]
+        assert found(alice, "mia") == []
+
+
+def test_gains_facts_added_edited_and_deleted(alice, network):
+    mia = network["mia"]
+    with transaction.atomic():
+        fact = GainsFact.objects.create(
+            owner=alice, contact=mia, kind=GainsKind.INTEREST, text="Keen sourdough baker"
+        )
+        assert found(alice, "sourdough") == ["Mia Chen"]
+        fact.text = "Keen marathon runner"
+        fact.save()
+        assert found(alice, "sourdough") == []
+        assert found(alice, "marathon") == ["Mia Chen"]
+        fact.delete()
+        assert found(alice, "marathon") == []
+
+
+def test_facts_logged_with_a_meeting_are_found(alice, network):
+    log_meeting(
+        owner=alice,
+        occurred_at=network["mia"].created_at,
+        kind=MeetingKind.COFFEE,
+        attendees=[network["mia"], network["raj"]],
+        facts=[FactInput(kind=GainsKind.NETWORK, text="Knows the harbourmaster")],
+    )
+    assert found(alice, "harbourmaster") == ["Mia Chen", "Raj Patel"]
+
+
+def test_tags_added_removed_and_renamed(alice, network):
+    mia = network["mia"]
+    with transaction.atomic():
+        tag = Tag.objects.create(owner=alice, name="pilates")
+        mia.tags.add(tag)
+        assert found(alice, "pilates") == ["Mia Chen"]
+        tag.name = "yoga"
+        tag.save()
+        assert found(alice, "pilates") == []
+        assert found(alice, "yoga") == ["Mia Chen"]
+        mia.tags.remove(tag)
+        assert found(alice, "yoga") == []
+
+
+def test_a_deleted_tag_leaves_the_document(alice, network):
+    Tag.objects.get(owner=alice, name="chapter").delete()
+    assert found(alice, "chapter") == []
+
+
+def test_bulk_updates_refresh_the_document(alice, network):
+    Contact.objects.filter(pk=network["mia"].pk).update(company="Pilates Loft")
+    GainsFact.objects.filter(contact=network["raj"]).update(text="Collects vinyl")
+    assert found(alice, "pilates") == ["Mia Chen"]
+    assert found(alice, "vinyl") == ["Raj Patel"]
+    assert found(alice, "regattas") == []
+
+
+VCARD = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Oona Imported\r\nORG:Lighthouse Realty\r\n"
+    "CATEGORIES:Prospects,Harbourside\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Piet Imported\r\nTITLE:Sailmaker\r\nEND:VCARD\r\n"
+)
+
+
+def test_imported_contacts_are_found_by_name_company_and_tag(alice, tmp_path):
+    path = tmp_path / "phone.vcf"
+    path.write_text(VCARD)
+    call_command("import_contacts", "--user", alice.email, str(path), stdout=io.StringIO())
+    assert found(alice, "imported") == ["Oona Imported", "Piet Imported"]
+    assert found(alice, "lighthouse") == ["Oona Imported"]
+    assert found(alice, "harbourside") == ["Oona Imported"]
+    assert found(alice, "sailmaker") == ["Piet Imported"]
+
+
+def test_bulk_created_contacts_and_facts_are_found(alice):
+    people = Contact.objects.bulk_create(
+        [Contact(owner=alice, name=f"Bulk {i}", city="Oslo") for i in range(3)]
+    )
+    GainsFact.objects.bulk_create(
+        [GainsFact(owner=alice, contact=p, kind=GainsKind.SKILL, text="Knots") for p in people]
+    )
+    assert found(alice, "oslo knots") == ["Bulk 0", "Bulk 1", "Bulk 2"]
+
+
+def test_a_merge_moves_the_others_facts_and_tags_into_the_survivors_document(alice, network):
+    twin = Contact.objects.create(owner=alice, name="R. Patel")
+    twin.tags.add(Tag.objects.create(owner=alice, name="golfers"))
+    GainsFact.objects.create(
+        owner=alice, contact=twin, kind=GainsKind.INTEREST, text="Plays croquet"
+    )
+    merging.merge(alice, network["raj"], twin)
+    assert found(alice, "croquet") == ["Raj Patel"]
+    assert found(alice, "golfers") == ["Raj Patel"]
+
+
+def test_a_restored_archive_is_searchable(alice, network):
+    data = "".join(archive_chunks(alice)).encode()
+    dana = make_user("dana@example.com")
+    archive.restore(dana, data)
+    assert found(dana, "regattas") == ["Raj Patel"]
+    assert found(dana, "chapter") == ["Annabel Lee"]
+
+
+def test_seed_demo_contacts_are_searchable(db):
+    call_command("seed_demo", users=1, contacts=20, meetings=30, seed=3, stdout=io.StringIO())
+    fact = GainsFact.objects.select_related("contact").order_by("pk").first()
+    word = max(re.findall(r"[^\W\d_]+", fact.text), key=len)
+    assert fact.contact.name in found(fact.owner, word)
+
+
+# --- Privacy ------------------------------------------------------------------------------
+
+
+def test_another_users_matching_contacts_never_appear(alice_client, alice, charlie, network):
+    marked = Contact.objects.create(owner=charlie, name=f"{MARKER} Person", company="Harbour")
+    marked.tags.add(Tag.objects.create(owner=charlie, name=MARKER))
+    GainsFact.objects.create(
+        owner=charlie, contact=marked, kind=GainsKind.GOAL, text=f"{MARKER} wedding regattas"
+    )
+    for q in [MARKER, "harbour", "wedding", "regattas", "Zqxmarkr"]:
+        for url in [
+            reverse("contacts:list") + f"?q={q}",
+            reverse("contacts:typeahead") + f"?q={q}",
+        ]:
+            page = alice_client.get(url).content.decode()
+            assert f"{MARKER} Person" not in page  # (what was typed is echoed back)
+            assert f"/{marked.pk}/" not in page
+    assert found(charlie, "wedding") == [f"{MARKER} Person"]
+
+
+def test_the_document_holds_only_the_owners_own_facts_and_tags(alice, charlie, network):
+    """Even a row pointing at alice's contact from charlie's data stays out of it."""
+    raj = network["raj"]
+    GainsFact.objects.create(owner=charlie, contact=raj, kind=GainsKind.GOAL, text=MARKER)
+    raj.tags.add(Tag.objects.create(owner=charlie, name=f"{MARKER}tag"))
+    assert found(alice, MARKER) == []
+    assert found(alice, f"{MARKER}tag") == []
+    # Nor is it ever the reason shown, when the contact matches by the owner's own fact.
+    GainsFact.objects.create(owner=charlie, contact=raj, kind=GainsKind.GOAL, text="Regattas!")
+    [shown] = search.ranked(Contact.objects.for_user(alice), "regattas")
+    assert shown.search_reason == {"kind": "interest", "text": "Races yachts at regattas"}
+
+
+# --- Typeahead ----------------------------------------------------------------------------
+
+
+def test_typeahead_finds_by_word_start_and_typo(alice_client, network):
+    def suggested(q):
+        page = alice_client.get(reverse("contacts:typeahead"), {"q": q}).content.decode()
+        return [p for p in ("Annabel Lee", "Raj Patel", "Mia Chen") if p in page]
+
+    assert suggested("ann") == ["Annabel Lee"]
+    assert suggested("patel h") == ["Raj Patel"]
+    assert suggested("Anabel") == ["Annabel Lee"]
+    assert suggested("regattas") == []  # GAINS facts are for the list, not the picker
+
+
+# --- It is one indexed query ---------------------------------------------------------------
+
+
+def _plan_of_query(client, url: str, marker: str) -> str:
+    """EXPLAIN of the query a page ran whose SQL contains ``marker``."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    [sql] = [q["sql"] for q in queries if marker in q["sql"] and "LIMIT" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_searches_read_the_gin_indexes(alice_client, alice, bob):
+    Contact.objects.bulk_create(
+        [Contact(owner=alice, name=f"Person {i}", company="Acme") for i in range(3000)]
+        + [Contact(owner=bob, name=f"Other {i}", company="Acme") for i in range(3000)]
+    )
+    Contact.objects.create(owner=alice, name="Quentin Rare")
+    with connection.cursor() as cursor:
+        # What autovacuum does after a bulk insert: merge the GIN indexes' pending lists.
+        cursor.execute("SELECT gin_clean_pending_list('contact_search_vector_idx')")
+        cursor.execute("SELECT gin_clean_pending_list('contact_search_text_idx')")
+        cursor.execute("ANALYZE contacts_contact")
+
+    url = reverse("contacts:list") + "?q=quentin"
+    plan = _plan_of_query(alice_client, url, "search_vector @@")
+    assert "contact_search_vector_idx" in plan, plan
+    url = reverse("contacts:typeahead") + "?q=quentin"
+    assert "contact_search_text_idx" in _plan_of_query(alice_client, url, "search_text LIKE")
+
+
+@pytest.mark.parametrize("size", [3, 40])
+def test_query_counts_stay_flat(alice_client, alice, django_assert_max_num_queries, size):
+    for i in range(size):
+        person = Contact.objects.create(owner=alice, name=f"Sailor {i:02}")
+        person.tags.add(Tag.objects.get_or_create(owner=alice, name="crew")[0])
+        GainsFact.objects.create(
+            owner=alice, contact=person, kind=GainsKind.INTEREST, text=f"Sailing {i}"
+        )
+    for url, ceiling in [
+        (reverse("contacts:list") + "?q=sailing", 6),  # session, user, count, page, tags x2
+        (reverse("contacts:list") + "?q=sailng", 7),  # + the typo's count
+        (reverse("contacts:typeahead") + "?q=sail", 4),  # session, user, contacts, members
+    ]:
+        alice_client.get(url)
+        with django_assert_max_num_queries(ceiling):
+            assert alice_client.get(url).status_code == 200
