@@ -56,6 +56,8 @@ STALLED_REASONS: list = []
 class Tag(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=40)
+    # Contacts carrying the tag, kept current by a trigger (contacts.counters).
+    contact_count = models.IntegerField(default=0, editable=False)
 
     objects = OwnedManager()
 
@@ -407,3 +409,7 @@ class Occasion(models.Model):
     def day_display(self) -> str:
         shown = datetime(2000, self.month, self.day).strftime("%-d %B")
         return f"{shown} {self.year}" if self.year else shown
+
+
+# Counters kept current on write (contacts/counters.py).
+from .counters import ContactTally  # noqa: E402, F401

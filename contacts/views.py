@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, F, Prefetch, When
 from django.http import HttpRequest, HttpResponse
@@ -11,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from referralcrm.http import parse_id, safe_next
+from referralcrm.paging import CountedPaginator
 
-from . import occasions, panels, picker, quicklog, search, timeline
+from . import counters, occasions, panels, picker, quicklog, search, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
 from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
@@ -58,12 +58,14 @@ SORT_ORDER = {
 }
 
 
-def _list_page(request: HttpRequest, contacts, sort: str):
-    """A page of ``contacts`` in the sort picked, else in the order they come in."""
+def _list_page(request: HttpRequest, contacts, sort: str, known_count: int | None = None):
+    """A page of ``contacts`` in the sort picked, else in the order they come in. The total
+    is ``known_count`` (from the counters) when given, else counted up to COUNT_CAP."""
     if sort in SORT_ORDER:
         contacts = contacts.order_by(*SORT_ORDER[sort])
     contacts = contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-    return Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = CountedPaginator(contacts, PAGE_SIZE, known_count=known_count)
+    return paginator.get_page(request.GET.get("page"))
 
 
 @login_required
@@ -87,8 +89,13 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             page, near = _list_page(request, search.near(contacts, q), sort), True
         for contact in page.object_list:
             contact.reason = search.reason(getattr(contact, "search_reason", None), q)
-    else:
+    elif filters.get("tag") or filters.get("stalled"):
         page = _list_page(request, contacts, sort or "name")
+    else:  # only the stage and the archive flag filter: the counters know the total
+        known = counters.contact_count(
+            request.user, archived=bool(filters.get("archived")), stage=filters.get("stage")
+        )
+        page = _list_page(request, contacts, sort or "name", known)
     querystring = request.GET.copy()
     querystring.pop("page", None)
     context = {
@@ -102,7 +109,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "contact-results":
         return render(request, "contacts/contact_list.html#results", context)
-    context["tags"] = Tag.objects.for_user(request.user).filter(contacts__isnull=False).distinct()
+    context["tags"] = counters.tags_in_use(request.user)
     return render(request, "contacts/contact_list.html", context)
 
 
@@ -455,13 +462,4 @@ def contact_touch(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def stage_counts(user) -> dict[str, int]:
-    rows = (
-        Contact.objects.for_user(user)
-        .active()
-        .values("stage")
-        .annotate(n=Count("pk"))
-        .values_list("stage", "n")
-    )
-    counts = dict.fromkeys(Stage.values, 0)
-    counts.update(dict(rows))
-    return counts
+    return counters.stage_counts(user)
