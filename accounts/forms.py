@@ -4,6 +4,8 @@ from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 
+from referralcrm.widgets import FastSelect
+
 from .models import User
 
 
@@ -24,8 +26,12 @@ class ProfileForm(forms.ModelForm):
             "skills",
         ]
         widgets = {
-            f: forms.Textarea(attrs={"rows": 2})
-            for f in ("goals", "accomplishments", "interests", "networks", "skills")
+            # ~600 time zones: Django's template-rendered Select took most of the page.
+            "time_zone": FastSelect,
+            **{
+                f: forms.Textarea(attrs={"rows": 2})
+                for f in ("goals", "accomplishments", "interests", "networks", "skills")
+            },
         }
         help_texts = {
             "goals": "What you want to achieve: the clients you are after, your next milestone.",

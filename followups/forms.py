@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from referralcrm.widgets import FastSelect
 from referrals.forms import DATE_INPUT, OwnedContactField, OwnedModelForm
 
 from .models import WEEKDAYS, DigestPreference, FollowUp
@@ -65,6 +66,7 @@ class DigestPreferenceForm(forms.ModelForm):
     class Meta:
         model = DigestPreference
         fields = ["enabled", "hour", "weekdays"]
+        widgets = {"hour": FastSelect}
 
     def clean(self):
         data = super().clean()

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +17,7 @@ from accounts.models import User
 from contacts.models import Contact, MeetingKind
 from referralcrm.http import parse_id, safe_next
 
-from . import calendar, digest, tokens
+from . import calendar, digest, rows, tokens
 from .forms import DigestPreferenceForm, FollowUpForm, SnoozeForm
 from .models import DigestPreference, FollowUp, Status, new_calendar_token
 
@@ -30,7 +31,7 @@ def _get_followup(request: HttpRequest, pk: int) -> FollowUp:
 
 def _changed(request: HttpRequest, followup: FollowUp, message: str) -> HttpResponse:
     if request.htmx:
-        response = render(request, "followups/_item.html", {"item": followup})
+        response = HttpResponse(rows.render([followup], get_token(request)))
         response["HX-Trigger"] = "followupChanged"
         return response
     messages.success(request, message)
@@ -40,12 +41,16 @@ def _changed(request: HttpRequest, followup: FollowUp, message: str) -> HttpResp
 @login_required
 def followup_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    mine = FollowUp.objects.for_user(request.user).select_related("contact")
+    mine = FollowUp.objects.for_user(request.user)
+    rows_of = mine.select_related("contact").only(*rows.FIELDS)
+    # The ten last done first, then their contacts: joined before the LIMIT, PostgreSQL
+    # read every contact and every done follow-up (80 ms with 10,000 contacts).
+    last_done = mine.filter(status=Status.DONE).order_by("-completed_at").values("pk")[:10]
     context = {
-        "overdue": list(mine.overdue(today)[:LIST_LIMIT]),
-        "today_items": list(mine.due_today(today)[:LIST_LIMIT]),
-        "upcoming": list(mine.upcoming(today)[:LIST_LIMIT]),
-        "done": list(mine.filter(status=Status.DONE).order_by("-completed_at")[:10]),
+        "overdue": list(rows_of.overdue(today)[:LIST_LIMIT]),
+        "today_items": list(rows_of.due_today(today)[:LIST_LIMIT]),
+        "upcoming": list(rows_of.upcoming(today)[:LIST_LIMIT]),
+        "done": list(rows_of.filter(pk__in=last_done).order_by("-completed_at")),
         "limit": LIST_LIMIT,
         "form": FollowUpForm(owner=request.user),
     }

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from referralcrm.widgets import FastSelect
 from referrals.forms import CloseForm
 from referrals.models import CLOSED_STATUSES, Status
 from referrals.money import CURRENCY_CHOICES, MAX_AMOUNT
@@ -44,7 +45,7 @@ class GroupForm(forms.ModelForm):
         widgets = {
             "meeting_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "description": forms.Textarea(attrs={"rows": 3}),
-            "currency": forms.Select(choices=CURRENCY_CHOICES),
+            "currency": FastSelect(choices=CURRENCY_CHOICES),
         }
 
     def clean_name(self) -> str:
@@ -57,7 +58,8 @@ class GroupForm(forms.ModelForm):
 class SlipForm(forms.Form):
     """A referral to a fellow member: the shared slip, plus the giver's private note."""
 
-    receiver = forms.TypedChoiceField(label="To (a fellow member)", coerce=int)
+    # Every fellow member of every group, by group: hundreds of options in a large chapter.
+    receiver = forms.TypedChoiceField(label="To (a fellow member)", coerce=int, widget=FastSelect)
     prospect_name = forms.CharField(label="Prospect", max_length=160)
     prospect_reach = forms.CharField(
         label="How to reach the prospect", max_length=240, required=False
@@ -148,7 +150,7 @@ class CorrectSlipForm(forms.Form):
         max_value=MAX_AMOUNT,
         widget=MONEY_INPUT,
     )
-    currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
+    currency = forms.ChoiceField(choices=CURRENCY_CHOICES, widget=FastSelect)
 
     def __init__(self, *args, slip: Slip, **kwargs):
         self.slip = slip

@@ -8,6 +8,7 @@ class PortabilityConfig(AppConfig):
     def ready(self) -> None:
         from contacts import timeline
 
-        from . import merge
+        from . import duplicates, merge
 
         timeline.register(merge.timeline_entries)
+        duplicates.connect()

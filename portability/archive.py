@@ -48,6 +48,7 @@ from referrals.models import (
 )
 from referrals.models import Status as ReferralStatus
 
+from . import duplicates
 from .exports import ARCHIVE_FORMAT, ARCHIVE_VERSION
 from .models import DuplicateDismissal, MergeRecord
 from .records import FileRejected
@@ -195,6 +196,7 @@ def _restore(user, archive: dict) -> dict[str, int]:
     summary["tags"] = len(tags)
     contacts = _restore_contacts(user, archive.get("contacts", []), tags)
     summary["contacts"] = len(contacts)
+    duplicates.refresh(user.pk, contacts.values(), user.phone_region)  # bulk: no signals
     meetings = _restore_meetings(user, archive.get("meetings", []), contacts)
     summary["meetings"] = len(meetings)
     summary["GAINS facts"], summary["occasions"] = _restore_contact_details(

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Occasion, OccasionKind, Tag, tags_named
 
-from . import parsers
+from . import duplicates, parsers
 from .merge import phone_key
 from .models import ImportBatch, ImportFormat, ImportRow, ImportStatus
 from .records import FileRejected, Record
@@ -405,10 +405,12 @@ def apply(
 
         through.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
         Occasion.objects.bulk_create(occasions, batch_size=2000, ignore_conflicts=True)
-        # Bulk writes send no signals: score the new and updated contacts on commit.
+        # Bulk writes send no signals: score the new and updated contacts on commit, and
+        # key them for the duplicates page now.
         from plan import strength
 
         strength.schedule([r["contact_id"] for r in new_rows + merge_rows])
+        duplicates.refresh(owner.pk, [r["contact_id"] for r in new_rows + merge_rows])
     return {
         "created": len(new_rows),
         "merged": len(merge_rows),

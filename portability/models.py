@@ -225,3 +225,92 @@ class DuplicateDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_low_id} is not {self.contact_high_id}"
+
+
+# --- Possible duplicates, kept current on write (portability.duplicates) ------------------
+#
+# Derived rows: rewritten from the contacts whenever a contact's name, company, e-mails or
+# phones change, never edited on their own. Contacts are referred to by id, not by foreign
+# key: a merge must not move these rows to the survivor (they are recomputed for it), and a
+# deleted contact's rows go with it through the same rewrite.
+
+
+class ContactKey(models.Model):
+    """One thing a contact can be matched on: ``email`` (lower-cased), ``phone`` (E.164 in
+    the owner's phone region, else its digits), ``name`` (case and spaces folded; ``shown``
+    is the company) and ``company`` (folded; ``shown`` as typed)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact_id = models.BigIntegerField()
+    kind = models.CharField(max_length=8)
+    key = models.CharField(max_length=255)
+    shown = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [
+            # duplicates.refresh: the other contacts sharing a key (and the similar-name
+            # check's colleagues at the same company).
+            models.Index(fields=["owner", "kind", "key"], name="contact_key_idx"),
+            models.Index(fields=["contact_id"], name="contact_key_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+class DuplicateReason(models.Model):
+    """One piece of evidence that two contacts are one person (``kind`` email, phone, name
+    or similar) and the key it came from (``source``: the shared key, or for "similar"
+    the company), so a change to one key group rewrites only that group's evidence."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact_low = models.BigIntegerField()
+    contact_high = models.BigIntegerField()
+    kind = models.CharField(max_length=8)
+    source = models.CharField(max_length=255)
+    words = models.CharField(max_length=300)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "kind", "source"], name="duplicate_reason_source_idx"),
+            models.Index(fields=["contact_low", "contact_high"], name="duplicate_reason_pair_idx"),
+            models.Index(fields=["contact_high"], name="duplicate_reason_high_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.words
+
+
+class DuplicatePair(models.Model):
+    """Two contacts that are probably one person: every reason in words, strongest first,
+    and their score. The duplicates page reads one page of ``duplicate_pair_page_idx``."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact_low = models.BigIntegerField()
+    contact_high = models.BigIntegerField()
+    score = models.PositiveSmallIntegerField()
+    reasons = models.JSONField(default=list)  # [[kind, words], ...] in the order shown
+
+    objects = OwnedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_low", "contact_high"], name="duplicate_pair_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["owner", "-score", "contact_low", "contact_high"],
+                name="duplicate_pair_page_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_low} and {self.contact_high}"

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from referralcrm.http import parse_id
+from referralcrm.widgets import FastSelect
 
 from .models import (
     CLOSED_STATUSES,
@@ -26,7 +27,7 @@ def _currency_field(initial: str) -> forms.ChoiceField:
     choices = list(CURRENCY_CHOICES)
     if initial not in dict(choices):
         choices.insert(0, (initial, initial))
-    return forms.ChoiceField(choices=choices, initial=initial)
+    return forms.ChoiceField(choices=choices, initial=initial, widget=FastSelect)
 
 
 class OwnedContactField(forms.ModelChoiceField):

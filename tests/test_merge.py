@@ -17,6 +17,7 @@ from contacts.meetings import log_meeting
 from contacts.models import Contact, GainsFact, Occasion, OccasionKind, Stage, Tag, TriState
 from followups.models import FollowUp
 from plan.models import BusinessGoal, GoalHelper, SuggestionDismissal
+from portability import duplicates
 from portability import merge as merging
 from portability.models import DuplicateDismissal, MergeRecord
 from referrals.models import Direction, Introduction, Referral, Spend
@@ -661,6 +662,7 @@ def build_network(owner, pairs_count: int, singles: int) -> None:
         for n in range(singles)
     ]
     Contact.objects.bulk_create(contacts)
+    duplicates.refresh(owner.pk, [c.pk for c in contacts])  # bulk_create sends no signals
     twins = list(Contact.objects.filter(owner=owner, name__startswith="Twin"))
     log_meeting(owner=owner, occurred_at=timezone.now(), kind="event", attendees=twins)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,9 +14,11 @@ from contacts.models import Contact, TriState
 from referralcrm.http import parse_id
 
 from .. import merge as merging
+from .. import pairs
 from ..models import MergeRecord
 
-SHOWN = 50  # candidate pairs on the duplicates page
+SHOWN = 50  # candidate pairs on a page of the duplicates page
+MAX_PAGE = 1000  # pages are read with OFFSET: deep ones cost their depth
 PICK_ROWS = 20  # search results when picking the contact to merge with
 
 
@@ -29,13 +32,17 @@ def _get_contact(request: HttpRequest, pk: int) -> Contact:
 @login_required
 @require_GET
 def duplicates(request: HttpRequest) -> HttpResponse:
-    found = merging.find_duplicates(request.user, limit=SHOWN + 1)
+    page = min(parse_id(request.GET.get("page")) or 1, MAX_PAGE)
+    found = merging.find_duplicates(request.user, limit=SHOWN + 1, offset=(page - 1) * SHOWN)
     candidates = merging.with_contacts(request.user, found[:SHOWN])
     context = {
-        "candidates": candidates,
+        "pairs": pairs.render(candidates, get_token(request)) if candidates else "",
+        "page": page,
         "more": len(found) > SHOWN,
-        "shown": SHOWN,
-        "total_contacts": Contact.objects.for_user(request.user).count(),
+        # Only the empty first page says how many contacts were looked at.
+        "total_contacts": (
+            Contact.objects.for_user(request.user).count() if not found and page == 1 else None
+        ),
     }
     return render(request, "portability/duplicates.html", context)
 
