@@ -32,6 +32,8 @@ fmt: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Figures printed and written to bench/results.json; BENCH_ONLY=http runs only the HTTP part
+# on the seeded bench database, BENCH_PAGES="dashboard,contact list" picks pages.
 bench: setup
 	@$(PY) scripts/check_services.py
 	$(PY) scripts/bench.py

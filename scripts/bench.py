@@ -13,17 +13,35 @@ re-created) and prints a table of figures:
 6. import of a 10,000-card vCard file (preview + confirm, then the same file again) and the
    import preview page; full JSON export of the 10,000-contact user; each command in its own
    process so its peak memory is its own
+7. what users feel, over HTTP (scripts/bench_http.py): the 10k user (user1) and a 1k user
+   (user2: 1,000 contacts, 10,000 meetings, ~2,000 referrals, 500 follow-ups), both members of
+   the group of item 5; per page: queries, SQL ms of its own queries (PostgreSQL's EXPLAIN
+   ANALYZE), ms outside SQL, then gunicorn (2 workers) driven by wrk at 1 and 4 connections:
+   p50/p95/p99, requests/s, growth from the 1k to the 10k user; the workers' memory after
+   10,000 requests. Each figure is marked against its target (✓/✗).
+
+It prints a table and writes everything to bench/results.json (git-ignored). Exits 1 when a
+page answered anything but a 2xx.
+
+Environment:
+    BENCH_ONLY=http           only the HTTP part, on the bench database as it is (seeding the
+                              two users and the group only if they are missing; never dropped)
+    BENCH_PAGES="dashboard,contact list"   only these pages (names in bench_http.PAGES)
+    BENCH_HTTP_SECONDS=3      each wrk run;  BENCH_HTTP_RUNS=7  in-process runs per page
+    BENCH_MEMORY_SECONDS=600  at most this long topping the requests up to 10,000 (memory)
+    CONN_MAX_AGE              and other settings reach gunicorn from the environment
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -38,6 +56,9 @@ CONTACTS_PER_USER = int(os.environ.get("BENCH_CONTACTS_PER_USER", "100"))
 SEND_COUNT = int(os.environ.get("BENCH_SEND", "1000"))
 GROUP_SIZE = int(os.environ.get("BENCH_GROUP_SIZE", "300"))
 REPORT_RUNS = 7
+BENCH_ONLY = os.environ.get("BENCH_ONLY", "").strip().lower()
+RESULTS = ROOT / "bench" / "results.json"
+SWEEP_TARGET_SECONDS = 20
 
 
 def recreate_database() -> None:
@@ -51,11 +72,24 @@ def recreate_database() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def ensure_database() -> None:
+    """BENCH_ONLY=http reuses the bench database: created when missing, never dropped."""
+    name = urlparse(BENCH_URL).path.lstrip("/")
+    admin = BENCH_URL.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def setup_django() -> None:
     os.environ["DATABASE_URL"] = BENCH_URL
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
+    # Collected static files of the bench's own, served by whitenoise as in production.
+    os.environ.setdefault("STATIC_ROOT", str(ROOT / "bench" / "staticfiles"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "referralcrm.settings"
     import django
 
@@ -242,8 +276,8 @@ def bench_sweep() -> None:
         claim_seconds, claim_queries = time.perf_counter() - start, queries[0]
         for offset in range(0, len(claimed), 1000):
             logs = DigestLog.objects.filter(pk__in=claimed[offset : offset + 1000])
-            for entry in logs.select_related("user"):
-                non_empty += not digest.build(entry.user, entry.local_date, now).is_empty
+            batch = [(entry.user, entry.local_date) for entry in logs.select_related("user")]
+            non_empty += sum(not d.is_empty for d in digest.build_many(batch, now).values())
     elapsed = time.perf_counter() - start
     report(
         f"digest sweep: who is due, {len(claimed):,} users claimed",
@@ -592,28 +626,89 @@ def bench_plan() -> None:
         )
 
 
+def seed_for_http() -> None:
+    """BENCH_ONLY=http: seed what the HTTP part needs, unless an earlier run did."""
+    import bench_http
+
+    from accounts.models import User
+    from groups.models import Membership
+
+    if not User.objects.filter(email=bench_http.BIG).exists():
+        bench_seed()
+    if not User.objects.filter(email=bench_http.SMALL).exists():
+        report("seed_demo: the 1k user", bench_http.seed_small_user())
+    if not Membership.objects.filter(user__email=bench_http.SMALL).exists():
+        bench_group_report()
+
+
+def write_results(http: dict, sweep: dict | None) -> None:
+    RESULTS.parent.mkdir(exist_ok=True)
+    data = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": BENCH_URL,
+        "only": BENCH_ONLY or None,
+        "figures": [{"name": name, "value": value} for name, value in results],
+        "sweep": sweep,
+        "http": http,
+    }
+    RESULTS.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
 def main() -> int:
+    if BENCH_ONLY not in {"", "http"}:
+        sys.exit(f"BENCH_ONLY={BENCH_ONLY!r}: only 'http' is known")
     print(f"Benchmark database: {BENCH_URL}", flush=True)
-    recreate_database()
+    if BENCH_ONLY == "http":
+        ensure_database()
+    else:
+        recreate_database()
     setup_django()
+    import bench_http
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    bench_seed()
-    bench_pages()
-    # Before the digest population: its ANALYZE stays small, and the digest figures are
-    # unchanged (the group's members are not due).
-    bench_group_report()
-    bench_portability()
-    bench_api()
-    bench_plan()
-    make_digest_population()
-    bench_sweep()
-    bench_send()
-    print("\n| figure | value |\n|---|---|")
-    for name, value in results:
-        print(f"| {name} | {value} |")
+    sweep = None
+    if BENCH_ONLY == "http":
+        seed_for_http()
+    else:
+        bench_seed()
+        report(
+            "seed_demo --first-user 2: the 1k user (1,000 contacts + 10,000 meetings)",
+            bench_http.seed_small_user(),
+        )
+        bench_pages()
+        # Before the digest population: its ANALYZE stays small, and the digest figures are
+        # unchanged (the group's members are not due).
+        bench_group_report()
+        bench_portability()
+        bench_api()
+        bench_plan()
+        make_digest_population()
+        started = time.perf_counter()
+        bench_sweep()
+        seconds = time.perf_counter() - started
+        sweep = {"seconds": round(seconds, 1), "target": SWEEP_TARGET_SECONDS}
+        sweep["ok"] = seconds <= SWEEP_TARGET_SECONDS
+        report(
+            f"digest sweep, all of bench_sweep (target ≤ {SWEEP_TARGET_SECONDS} s)",
+            f"{seconds:.1f} s {'✓' if sweep['ok'] else '✗'}",
+        )
+        bench_send()
+    # Last: the pages meet the whole database, other users' rows included.
+    http = bench_http.run()
+    write_results(http, sweep)
+    if results:
+        print("\n| figure | value |\n|---|---|")
+        for name, value in results:
+            print(f"| {name} | {value} |")
+    print()
+    print(bench_http.table(http))
+    print(f"\nWritten to {RESULTS.relative_to(ROOT)}")
+    failed = [row["name"] for row in http["pages"] if row.get("failed")]
+    if failed:
+        print(f"FAILED pages (not 2xx): {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

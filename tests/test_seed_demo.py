@@ -170,3 +170,30 @@ def test_no_contacts_means_no_meetings():
 def test_demo_and_users_do_not_mix():
     with pytest.raises(CommandError):
         seed(demo=True, users=2)
+
+
+def test_first_user_seeds_users_of_another_size_beside_the_first():
+    seed(users=1, seed=7)
+    seed(users=1, first_user=2, contacts=5, meetings=20, seed=7)
+
+    first, second = (
+        User.objects.get(email="user1@example.com"),
+        User.objects.get(email="user2@example.com"),
+    )
+    assert Contact.objects.filter(owner=first).count() == CONTACTS
+    assert Contact.objects.filter(owner=second).count() == 5
+    assert Meeting.objects.filter(owner=second).count() == 20
+    assert User.objects.count() == 2
+    # The same person as user2 of --users 2: profiles are drawn per e-mail address.
+    second_profile = (second.display_name, second.profession)
+    User.objects.all().delete()
+    seed(users=2, contacts=5, meetings=20, seed=7)
+    again = User.objects.get(email="user2@example.com")
+    assert (again.display_name, again.profession) == second_profile
+
+
+def test_first_user_must_be_a_user_number():
+    with pytest.raises(CommandError):
+        seed(first_user=0)
+    with pytest.raises(CommandError):
+        seed(demo=True, first_user=2)

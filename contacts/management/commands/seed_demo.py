@@ -2,8 +2,10 @@
 
     python manage.py seed_demo --users 3 --contacts 200 --meetings 1000 --seed 1
     python manage.py seed_demo --demo --contacts 300 --meetings 2000
+    python manage.py seed_demo --users 1 --first-user 2 --contacts 1000 --meetings 10000
 
-``--contacts`` and ``--meetings`` are per user. Each user's rows are generated in memory
+``--contacts`` and ``--meetings`` are per user; ``--first-user N`` starts at userN, so users
+of different sizes can be seeded one after the other. Each user's rows are generated in memory
 first, so the denormalised ``Contact.last_touched_at`` / ``touch_due_at`` are computed from
 the generated meetings, and then written with ``bulk_create``, one transaction per user.
 
@@ -519,6 +521,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=count, default=None, help="Users to seed (default 1).")
+        parser.add_argument(
+            "--first-user",
+            type=int,
+            default=None,
+            help="Number of the first user (default 1): seeds userN..user(N+users-1), so users "
+            "of different sizes can share a database.",
+        )
         parser.add_argument("--contacts", type=count, default=200, help="Contacts per user.")
         parser.add_argument("--meetings", type=count, default=1000, help="Meetings per user.")
         parser.add_argument(
@@ -538,9 +547,14 @@ class Command(BaseCommand):
         for add_arguments in seeding.argument_adders():  # options of other apps' seeders
             add_arguments(parser)
 
-    def handle(self, *args, users, contacts, meetings, seed, password, demo, **options):
+    def handle(self, *args, users, first_user, contacts, meetings, seed, password, demo, **options):
         if demo and users is not None:
             raise CommandError("--users cannot be combined with --demo.")
+        if demo and first_user is not None:
+            raise CommandError("--first-user cannot be combined with --demo.")
+        if first_user is not None and first_user < 1:
+            raise CommandError("--first-user must be 1 or more.")
+        first = first_user or 1
         if seed is None:
             seed = random.SystemRandom().randrange(1_000_000)
         started = time.monotonic()
@@ -552,7 +566,7 @@ class Command(BaseCommand):
         if demo:
             targets = [(DEMO_EMAIL, DEMO_PROFILE)]
         else:
-            targets = [(f"user{i}@example.com", None) for i in range(1, (users or 1) + 1)]
+            targets = [(f"user{i}@example.com", None) for i in range(first, first + (users or 1))]
 
         totals: Counter = Counter()
         demo_user = None
@@ -580,6 +594,7 @@ class Command(BaseCommand):
         all_options = {
             **options,
             "users": users,
+            "first_user": first_user,
             "contacts": contacts,
             "meetings": meetings,
             "seed": seed,
