@@ -459,7 +459,3 @@ def contact_touch(request: HttpRequest, pk: int) -> HttpResponse:
         return response
     messages.success(request, f"Logged that you reached out to {contact.name}.")
     return redirect(safe_next(request))
-
-
-def stage_counts(user) -> dict[str, int]:
-    return counters.stage_counts(user)

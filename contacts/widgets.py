@@ -52,7 +52,7 @@ def going_cold_widget(request) -> Widget:
 
 
 def stages_widget(request) -> Widget:
-    from .views import stage_counts
+    from .counters import stage_counts
 
     return Widget("contacts/widgets/stages.html", {"counts": stage_counts(request.user)})
 

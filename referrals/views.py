@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contacts.models import Contact
 from referralcrm.http import parse_id, safe_next
+from referralcrm.paging import CountedPaginator
 from referralcrm.uploads import limited_upload, upload_too_large
 
 from . import reciprocity, rollups, sharing, spend_import
@@ -61,8 +61,7 @@ def _get_contact(request: HttpRequest, pk) -> Contact | None:
 
 def _page(request: HttpRequest, rows, count: int):
     """A page of ``rows`` whose total is known already (from a counter): no COUNT(*)."""
-    paginator = Paginator(rows, PAGE_SIZE)
-    paginator.count = count  # a cached_property: set, it is never computed
+    paginator = CountedPaginator(rows, PAGE_SIZE, known_count=count)
     return paginator.get_page(request.GET.get("page"))
 
 
