@@ -174,6 +174,8 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
             "contact": contact,
             "meetings": contact.meetings.count(),
             "goes_with": _deleted_with(contact),
+            # Referrals stay in the ledger with the name (Referral.partner's on_delete).
+            "referrals_kept": contact.referrals.count(),
         },
     )
 

@@ -478,7 +478,9 @@ def _restore_referrals(user, rows: list, contacts: dict) -> dict[str, int]:
                 Referral(
                     owner=user,
                     direction=_choice(row["direction"], Direction, "A direction"),
-                    partner_id=_ref(contacts, row["partner"], "contact"),
+                    # null when the partner's contact was deleted: their name is kept
+                    partner_id=_ref(contacts, row.get("partner"), "contact", optional=True),
+                    partner_name=_text(row.get("partner_name"))[:120],
                     prospect_name=_text(row["prospect_name"]),
                     prospect_contact_id=_ref(
                         contacts, row.get("prospect_contact"), "contact", optional=True

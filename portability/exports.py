@@ -434,6 +434,7 @@ def _referrals(user) -> Iterator[dict]:
             "id": r.pk,
             "direction": r.direction,
             "partner": r.partner_id,
+            "partner_name": r.partner_name,
             "prospect_name": r.prospect_name,
             "prospect_contact": r.prospect_contact_id,
             "prospect_reach": r.prospect_reach,

@@ -17,7 +17,7 @@ class ReferralAdmin(OwnedAdmin):
     list_display = [
         "prospect_name",
         "direction",
-        "partner",
+        "partner_shown",
         "status",
         "value",
         "currency",
@@ -27,8 +27,13 @@ class ReferralAdmin(OwnedAdmin):
     list_filter = ["direction", "status", "temperature", "currency"]
     search_fields = ["prospect_name", "partner__name", "need", "owner__email"]
     raw_id_fields = ["partner", "prospect_contact"]
+    list_select_related = ["owner", "partner"]
     date_hierarchy = "referred_on"
     inlines = [StatusChangeInline]
+
+    @admin.display(description="partner", ordering="partner__name")
+    def partner_shown(self, referral: Referral) -> str:
+        return referral.partner_label
 
 
 @admin.register(Introduction)

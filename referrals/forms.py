@@ -146,8 +146,14 @@ class ReferralForm(OwnedModelForm):
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, owner=owner, **kwargs)
+        # A referral whose partner's contact was deleted keeps their name and may stay
+        # without one; every other referral names a contact.
+        orphan = bool(self.instance.pk and not self.instance.partner_id)
         self.fields["partner"] = OwnedContactField(
-            owner=owner, label="Partner", keep=self.instance.partner if self.instance.pk else None
+            owner=owner,
+            label="Partner",
+            required=not orphan,
+            keep=self.instance.partner if self.instance.partner_id else None,
         )
         self.fields["prospect_contact"] = OwnedContactField(
             owner=owner, required=False, label="Prospect is in my contacts"
@@ -180,6 +186,8 @@ class ReferralForm(OwnedModelForm):
             self.add_error("closed_on", "It can't close before it was passed.")
         if data.get("partner") and data.get("partner") == data.get("prospect_contact"):
             self.add_error("prospect_contact", "The prospect is someone other than the partner.")
+        if data.get("partner"):
+            self.instance.partner_name = ""  # linked to a contact again
         return data
 
     def save(self, commit: bool = True) -> Referral:

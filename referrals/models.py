@@ -7,7 +7,7 @@ from datetime import date
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
@@ -56,16 +56,40 @@ class ReferralQuerySet(OwnedQuerySet):
         return self.filter(status=Status.WON)
 
 
+def keep_partner_name(collector, field, sub_objs, using):
+    """``on_delete`` for Referral.partner: like SET_NULL, but first copies the contact's name
+    into ``partner_name``. Both are the collector's field updates, run in the delete's
+    transaction in the order added (the contact rows still exist then), one UPDATE per batch
+    whatever the number of referrals."""
+    from contacts.models import Contact
+
+    name = Subquery(Contact.objects.filter(pk=OuterRef("partner_id")).values("name")[:1])
+    collector.add_field_update(field.model._meta.get_field("partner_name"), name, sub_objs)
+    collector.add_field_update(field, None, sub_objs)
+
+
+keep_partner_name.lazy_sub_objs = True  # like SET_NULL: the rows need not be fetched
+
+
 class Referral(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referrals"
     )
     direction = models.CharField(max_length=8, choices=Direction.choices)
+    # Deleting the partner's contact keeps the referral (the ledger's totals and history
+    # stay true): the partner becomes empty and their name is kept in partner_name.
     partner = models.ForeignKey(
         "contacts.Contact",
-        on_delete=models.CASCADE,
+        null=True,
+        on_delete=keep_partner_name,
         related_name="referrals",
         help_text="Who you gave it to, or who gave it to you.",
+    )
+    partner_name = models.CharField(
+        max_length=120,
+        blank=True,
+        editable=False,
+        help_text="The partner's name, kept when their contact was deleted.",
     )
     prospect_name = models.CharField("prospect", max_length=160)
     prospect_contact = models.ForeignKey(
@@ -147,6 +171,13 @@ class Referral(models.Model):
         if self.slip_id:
             return reverse("groups:slip", args=[self.slip_id])
         return reverse("referrals:detail", args=[self.pk])
+
+    @property
+    def partner_label(self) -> str:
+        """The partner's name, or the kept name of a partner whose contact was deleted."""
+        if self.partner_id:
+            return self.partner.name
+        return f"{self.partner_name or 'Someone'} (deleted)"
 
     @property
     def is_shared(self) -> bool:

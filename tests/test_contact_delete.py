@@ -33,7 +33,6 @@ def test_the_confirmation_counts_every_row_that_goes_with_the_contact(alice_clie
     for item in (
         "1 GAINS fact",
         "1 occasion",
-        "2 referrals",
         "1 introduction",
         "1 spend",
         "1 follow-up",
@@ -42,6 +41,13 @@ def test_the_confirmation_counts_every_row_that_goes_with_the_contact(alice_clie
     assert "Archive instead" in page
     assert Contact.objects.filter(pk=susan.pk).exists()  # GET deletes nothing
 
+    assert "2 referrals with them stay in your ledger" in page
+
     alice_client.post(reverse("contacts:delete", args=[susan.pk]))
-    assert not Referral.objects.filter(owner=alice).exists()
+    # The referrals stay, with her name (tests/test_referral_partner_deleted.py).
+    assert list(Referral.objects.filter(owner=alice).values_list("partner", "partner_name")) == [
+        (None, "Susan Planner"),
+        (None, "Susan Planner"),
+    ]
+    assert not Spend.objects.filter(owner=alice).exists()
     assert Contact.objects.filter(pk=other.pk).exists()

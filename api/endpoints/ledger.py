@@ -338,7 +338,16 @@ PRIVATE_FIELDS = ["notes"]
 class ReferralSerializer(StrictSerializer):
     """A referral given or received, with its status history (read-only)."""
 
-    partner = OwnedContactField(help_text="Who you gave it to, or who gave it to you.")
+    partner = OwnedContactField(
+        allow_null=True,
+        help_text="Who you gave it to, or who gave it to you: one of your contacts. Null only "
+        "when their contact was deleted (partner_name keeps the name); a referral that has a "
+        "partner can't be given null.",
+    )
+    partner_name = serializers.CharField(
+        read_only=True,
+        help_text="The partner's name when their contact was deleted, otherwise empty.",
+    )
     prospect_contact = OwnedContactField(
         required=False, allow_null=True, help_text="The prospect, if they are in your contacts."
     )
@@ -365,6 +374,7 @@ class ReferralSerializer(StrictSerializer):
             "id",
             "direction",
             "partner",
+            "partner_name",
             "prospect_name",
             "prospect_contact",
             "prospect_reach",
@@ -394,6 +404,8 @@ class ReferralSerializer(StrictSerializer):
     # -- field rules (the ledger form's) --
 
     def validate_partner(self, contact):
+        if contact is None and (self.instance is None or self.instance.partner_id):
+            raise serializers.ValidationError("Pick someone from your contacts.")
         return not_archived(contact, self.instance.partner_id if self.instance else None)
 
     def validate_prospect_name(self, name: str) -> str:
@@ -432,7 +444,12 @@ class ReferralSerializer(StrictSerializer):
         referred_on = merged["referred_on"] or timezone.localdate()
         if merged["closed_on"] and merged["closed_on"] < referred_on:
             errors.setdefault("closed_on", []).append("It can't close before it was passed.")
-        partner_id = data["partner"].pk if "partner" in data else getattr(current, "partner_id", 0)
+        partner = data.get("partner")
+        partner_id = (
+            (partner.pk if partner else None)
+            if "partner" in data
+            else getattr(current, "partner_id", 0)
+        )
         prospect = data.get("prospect_contact", None)
         prospect_id = (
             (prospect.pk if prospect else None)
@@ -497,6 +514,8 @@ class ReferralSerializer(StrictSerializer):
     def _update_private(self, instance, validated_data):
         # As ReferralForm.save: a change of status is recorded in the history.
         status_changed = "status" in validated_data and validated_data["status"] != instance.status
+        if validated_data.get("partner"):
+            validated_data["partner_name"] = ""  # linked to a contact again
         with transaction.atomic():
             referral = super().update(instance, validated_data)
             if status_changed:

@@ -118,7 +118,9 @@ def step_thanks(request: HttpRequest, referral_id: int) -> HttpResponse:
     """One click: the thank-you for a referral that closed won is marked sent (once)."""
     with transaction.atomic():
         referral = get_object_or_404(
-            Referral.objects.for_user(request.user).select_for_update().select_related("partner"),
+            Referral.objects.for_user(request.user)
+            .select_for_update(of=("self",))
+            .select_related("partner"),
             pk=referral_id,
         )
         due = referral.thanks_due
@@ -126,7 +128,7 @@ def step_thanks(request: HttpRequest, referral_id: int) -> HttpResponse:
             referral.mark_thanks_sent()
     if not due:
         return _done(request, "That thank-you was already sent.", messages.INFO)
-    return _done(request, f"Thank-you to {referral.partner.name} marked as sent.")
+    return _done(request, f"Thank-you to {referral.partner_label} marked as sent.")
 
 
 @login_required
