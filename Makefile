@@ -18,10 +18,14 @@ setup: $(STAMP)
 run: setup
 	./scripts/run.sh
 
+# Two pytest-xdist workers, a test file each at a time (their own test database and Redis
+# databases: referralcrm/test_settings.py); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: setup
 	@$(PY) scripts/check_services.py
 	@CHROMIUM_PATH="$$($(PY) scripts/find_chromium.py)" && export CHROMIUM_PATH && \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
