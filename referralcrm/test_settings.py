@@ -30,8 +30,8 @@ if _worker != "gw0" and not os.environ.get("RCRM_TEST_REDIS_WORKER"):
     os.environ["TEST_BROKER_URL"] = _redis_db_below(os.environ["TEST_BROKER_URL"], _shift)
     os.environ["RCRM_TEST_REDIS_WORKER"] = _worker
 
-from .settings import *  # noqa: F403
-from .settings import STORAGES
+from .settings import *  # noqa: F403, E402  (after the environment above)
+from .settings import STORAGES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if os.environ["EMAIL_URL"] == "console":  # tests read mail.outbox unless SMTP is asked for
