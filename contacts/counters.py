@@ -61,15 +61,20 @@ def stage_counts(user, *, archived: bool = False) -> dict[str, int]:
     return counts
 
 
-def contact_count(user, *, archived: bool = False, stage: str | None = None) -> int:
+def contact_count(user, *, archived: bool | None = False, stage: str | None = None) -> int:
+    """The user's active (or archived; ``archived=None``: all) contacts, of a stage or all."""
     if _counted():
-        rows = ContactTally.objects.filter(owner=user, is_archived=archived)
+        rows = ContactTally.objects.filter(owner=user)
+        if archived is not None:
+            rows = rows.filter(is_archived=archived)
         if stage:
             rows = rows.filter(stage=stage)
         return rows.aggregate(total=Sum("n"))["total"] or 0
     from .models import Contact
 
-    contacts = Contact.objects.for_user(user).filter(is_archived=archived)
+    contacts = Contact.objects.for_user(user)
+    if archived is not None:
+        contacts = contacts.filter(is_archived=archived)
     return (contacts.filter(stage=stage) if stage else contacts).count()
 
 

@@ -217,6 +217,9 @@ class Contact(models.Model):
             models.Index(fields=["owner", "name"], name="contact_owner_name_idx"),
             # Contact list sorted by relationship strength.
             models.Index(fields=["owner", "-strength"], name="contact_strength_idx"),
+            # The API's contact list and sync (newest id first, a cursor on the id): read in
+            # order from the owner's part of the index, not the primary key through everyone's.
+            models.Index(fields=["owner", "id"], name="contact_owner_id_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -50,6 +50,12 @@ def test_counters_follow_creates_edits_archives_deletes_and_bulk_writes(alice, b
     assert counters.verify(bob) == []
     active = Contact.objects.filter(owner=alice, is_archived=False)
     assert counters.contact_count(alice) == active.count()
+    assert counters.contact_count(alice, archived=True) == (
+        Contact.objects.filter(owner=alice, is_archived=True).count()
+    )
+    assert (
+        counters.contact_count(alice, archived=None) == Contact.objects.filter(owner=alice).count()
+    )
     assert (
         counters.stage_counts(alice)[Stage.CONNECTION]
         == active.filter(stage=Stage.CONNECTION).count()

@@ -20,6 +20,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from contacts import counters
 from contacts.models import Contact, Meeting
 
 from .. import export_tasks
@@ -93,7 +94,8 @@ def export(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "jobs": jobs,
-            "contact_count": Contact.objects.for_user(request.user).count(),
+            # active and archived, from the per-owner tally kept on write
+            "contact_count": counters.contact_count(request.user, archived=None),
             "direct_max": DIRECT_MAX_CONTACTS,
             "link_hours": settings.EXPORT_LINK_HOURS,
         },
