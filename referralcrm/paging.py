@@ -25,7 +25,11 @@ class CountedPaginator(Paginator):
     def count(self) -> int:
         if self.known_count is not None:
             return self.known_count
-        # COUNT(*) over a LIMITed subquery: at most cap + 1 rows are read.
-        counted = self.object_list[: self.cap + 1].count()
+        # COUNT(*) over a LIMITed subquery: at most cap + 1 rows are read, and only their
+        # ids: no sort (a search's rank) and no annotation (a search's reason) computed.
+        rows = self.object_list
+        if hasattr(rows, "values"):
+            rows = rows.order_by().values("pk")
+        counted = rows[: self.cap + 1].count()
         self.capped = counted > self.cap
         return min(counted, self.cap)

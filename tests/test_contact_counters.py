@@ -116,3 +116,19 @@ def test_only_tags_in_use_are_offered_as_filters(alice_client, alice):
     html = alice_client.get(reverse("contacts:list")).content.decode()
     assert '<option value="used-tag"' in html
     assert '<option value="unused-tag"' not in html
+
+
+def test_a_searchs_capped_count_neither_ranks_nor_explains(alice_client, alice):
+    """The count under a search page reads ids only: no rank to sort by and no GAINS reason
+    computed for the up to 1,001 rows it counts (the page query does those for 25 rows)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Contact.objects.bulk_create([Contact(owner=alice, name=f"Person {i}") for i in range(30)])
+    with CaptureQueriesContext(connection) as ctx:
+        html = alice_client.get(reverse("contacts:list"), {"q": "person"}).content.decode()
+    assert "30 contacts" in html
+    [count] = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert "LIMIT 1001" in count
+    assert "ts_rank" not in count and "contacts_gainsfact" not in count
+    assert "ORDER BY" not in count
