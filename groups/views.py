@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +37,7 @@ from .models import (
     Role,
     Slip,
 )
+from .roster import render as render_roster
 
 ROSTER_PAGE = 100
 
@@ -109,6 +111,9 @@ def _detail_context(request: HttpRequest, me: Membership, **forms) -> dict:
     )
     for m in members:
         m.my_contact_id = linked.get(m.user_id)
+    rows = render_roster(
+        members, user_id=request.user.pk, group_id=group.pk, csrf_token=get_token(request)
+    )
     today = timezone.localdate()
     outside = OutsideReport.objects.filter(membership=me, month=today.replace(day=1)).first()
     return {
@@ -116,6 +121,7 @@ def _detail_context(request: HttpRequest, me: Membership, **forms) -> dict:
         "me": me,
         "page": page,
         "members": members,
+        "roster_rows": rows,
         "sharing_form": SharingForm(initial={"shared": me.shared_gains}),
         "outside_form": OutsideForm(initial={"count": outside.count if outside else 0}),
         "visitor_form": VisitorForm(group=group, initial={"visited_on": today}),
