@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from referralcrm.http import parse_id
+from referralcrm.widgets import FastSelect
 
 from . import occasions
 from .meetings import FactInput
@@ -190,7 +191,9 @@ class MeetingForm(forms.Form):
         widget=forms.MultipleHiddenInput,
     )
     new_attendees = forms.CharField(required=False, widget=forms.MultipleHiddenInput)
-    kind = forms.ChoiceField(choices=MeetingKind.choices, initial=MeetingKind.ONE_TO_ONE)
+    kind = forms.ChoiceField(
+        choices=MeetingKind.choices, initial=MeetingKind.ONE_TO_ONE, widget=FastSelect
+    )
     occurred_at = forms.DateTimeField(
         label="When",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -210,7 +213,7 @@ class MeetingForm(forms.Form):
         self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
         for i in range(QUICK_FACT_ROWS):
             self.fields[f"fact_{i}_kind"] = forms.ChoiceField(
-                label="GAINS", choices=GainsKind.choices, required=False
+                label="GAINS", choices=GainsKind.choices, required=False, widget=FastSelect
             )
             self.fields[f"fact_{i}_text"] = forms.CharField(
                 label="Fact", required=False, max_length=280

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from referralcrm.ownership import each_on_their_day, first_per_owner
+from referralcrm.widgets import FastSelect
 
 from .models import Contact, Occasion, OccasionKind, occasions_within
 
@@ -238,7 +239,8 @@ def birthday_text(contact: Contact) -> str:
 
 
 class OccasionForm(forms.Form):
-    kind = forms.ChoiceField(label="Occasion", choices=OccasionKind.choices)
+    # FastSelect: the same <select> as forms.Select, rendered in Python (on every contact page)
+    kind = forms.ChoiceField(label="Occasion", choices=OccasionKind.choices, widget=FastSelect)
     label = forms.CharField(
         label="What it is",
         required=False,
@@ -252,7 +254,11 @@ class OccasionForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": 31}),
     )
     month = forms.TypedChoiceField(
-        label="Month", choices=[("", "Month…"), *MONTHS], coerce=int, empty_value=None
+        label="Month",
+        choices=[("", "Month…"), *MONTHS],
+        coerce=int,
+        empty_value=None,
+        widget=FastSelect,
     )
     year = forms.IntegerField(
         label="Year (optional)",

@@ -88,6 +88,34 @@ def test_same_html_for_the_digest_hour(alice):
     assert '<option value="9" selected>09:00</option>' in str(fast["hour"])
 
 
+@pytest.mark.parametrize("name", ["kind", "fact_0_kind"])
+def test_same_html_for_the_quick_log_selects(alice, name):
+    from contacts.forms import MeetingForm
+
+    fast = MeetingForm(owner=alice)
+    plain = MeetingForm(owner=alice)
+    plain.fields[name].widget = forms.Select(choices=plain.fields[name].choices)
+
+    assert isinstance(fast.fields[name].widget, FastSelect)
+    assert str(fast[name]) == str(plain[name])
+
+
+@pytest.mark.parametrize("name", ["kind", "month"])
+def test_same_html_for_the_occasion_selects_bound_with_an_error(alice, name):
+    from contacts.models import Contact
+    from contacts.occasions import OccasionForm
+
+    susan = Contact.objects.create(owner=alice, name="Susan")
+    data = {"occasion-kind": "birthday", "occasion-month": "13", "occasion-day": "4"}
+    fast = OccasionForm(data, contact=susan)
+    plain = OccasionForm(data, contact=susan)
+    plain.fields[name].widget = forms.Select(choices=plain.fields[name].choices)
+    fast.is_valid(), plain.is_valid()
+
+    assert isinstance(fast.fields[name].widget, FastSelect)
+    assert str(fast[name]) == str(plain[name])
+
+
 def test_it_is_much_faster_than_django_select(alice):
     form = ProfileForm(instance=alice)
     plain = ProfileForm(instance=alice)
