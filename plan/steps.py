@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from contacts.models import Contact, GainsFact, GainsKind, Stage
@@ -126,18 +127,15 @@ def call_step(user, dismissed: set[str]) -> Step | None:
         .stalled()
         .filter(stage=Stage.CONNECTION)
         .exclude(pk__in=_ids(dismissed, "call"))
-        .annotate(
-            reason_text=Subquery(facts.values("text")[:1]),
-            reason_kind=Subquery(facts.values("kind")[:1]),
-        )
+        .annotate(reason=Subquery(facts.values(fact=JSONObject(kind="kind", text="text"))[:1]))
         .order_by("-strength", F("touch_due_at").asc(nulls_last=True), "pk")
         .only("pk", "name", "company", "strength", "touch_due_at", "last_touched_at")
         .first()
     )
     if contact is None:
         return None
-    if contact.reason_text:
-        reason = REASON_WORDING[contact.reason_kind].format(contact.reason_text)
+    if contact.reason:
+        reason = REASON_WORDING[contact.reason["kind"]].format(contact.reason["text"])
     elif contact.last_touched_at:
         reason = f"No touch for {contact.days_since_touch} days: ask what they are working on."
     else:
