@@ -456,6 +456,11 @@ class OrganiserAdmin(admin.ModelAdmin):
     group_lookup = "group"
     view_on_site = False  # members' pages are theirs; organisers stay in /organise/
 
+    class Media:
+        # The organisers' styles (readable breadcrumbs, tables that fit a phone) on the lists
+        # and forms too, which use Django's own templates rather than organise/base.html.
+        css = {"all": ["css/organise.css"]}
+
     def get_queryset(self, request):
         return (
             super()
