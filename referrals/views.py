@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,7 +19,7 @@ from referralcrm.http import parse_id, safe_next
 from referralcrm.paging import CountedPaginator
 from referralcrm.uploads import limited_upload, upload_too_large
 
-from . import reciprocity, rollups, sharing, spend_import
+from . import reciprocity, rollups, rows, sharing, spend_import
 from .forms import CloseForm, IntroductionForm, LedgerFilterForm, ReferralForm, SpendForm
 from .models import OPEN_STATUSES, Direction, Introduction, Referral, Spend, Status
 from .money import CURRENCY_CHOICES, format_totals
@@ -211,7 +212,8 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _row_or_redirect(request: HttpRequest, referral: Referral) -> HttpResponse:
     if request.htmx:
-        response = render(request, "referrals/ledger.html#row", {"referral": referral})
+        # referrals/rows.py, as the ledger and the dashboard draw it
+        response = HttpResponse(rows.render([referral], get_token(request)))
         response["HX-Trigger"] = "referralChanged"
         return response
     if request.POST.get("next"):
