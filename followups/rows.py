@@ -68,7 +68,7 @@ def render(items, csrf_token: str) -> SafeString:
                 f' aria-label="Prepare a one-to-one with {name}">prepare</a>\n'
                 f"    </small>\n"
                 f"  </span>\n"
-                f'  <span class="row nowrap">\n'
+                f'  <div class="row nowrap">\n'
                 f'    <form method="post" action="{done_to}"\n'
                 f'          hx-post="{done_to}" hx-target="#followup-{pk}" hx-swap="outerHTML">\n'
                 f"      {csrf}\n"
@@ -84,7 +84,7 @@ def render(items, csrf_token: str) -> SafeString:
                 f"    </form>\n"
                 f'    <a href="{snooze_to}" class="small-button secondary outline" role="button"'
                 f' aria-label="More snooze options for “{title}”">…</a>\n'
-                f"  </span>\n"
+                f"  </div>\n"
             )
         else:
             row.append("    </small>\n  </span>\n")
