@@ -80,6 +80,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "referralcrm.urls"
 WSGI_APPLICATION = "referralcrm.wsgi.application"
+# Django's form renderer with inputs, textareas and labels written in Python (same HTML).
+FORM_RENDERER = "referralcrm.widgets.FastRenderer"
 
 TEMPLATES = [
     {

@@ -182,3 +182,105 @@ def test_the_apps_long_selects_use_it(alice):
     assert {name: type(w).__name__ for name, w in widgets.items()} == dict.fromkeys(
         widgets, "FastSelect"
     )
+
+
+# --- FastRenderer: inputs, textareas and labels written in Python ------------------------
+
+
+def _plain_and_fast(make_form, data=None):
+    """The same form rendered by Django's DjangoTemplates renderer and by ours."""
+    from django.forms.renderers import DjangoTemplates
+
+    from referralcrm.widgets import FastRenderer
+
+    plain, fast = make_form(data), make_form(data)
+    plain.renderer, fast.renderer = DjangoTemplates(), FastRenderer()
+    if data is not None:
+        plain.is_valid(), fast.is_valid()
+    return plain, fast
+
+
+def _assert_same_fields(plain, fast):
+    for name in plain.fields:
+        assert str(fast[name]) == str(plain[name]), name
+        assert fast[name].label_tag() == plain[name].label_tag(), name
+        assert fast[name].legend_tag() == plain[name].legend_tag(), name
+    assert fast.as_div() == plain.as_div()
+
+
+TRICKY = 'Ann & "Bob" <b>'
+
+
+def test_the_project_renders_forms_with_the_fast_renderer(settings):
+    from django.forms.renderers import get_default_renderer
+
+    from referralcrm.widgets import FastRenderer
+
+    assert settings.FORM_RENDERER == "referralcrm.widgets.FastRenderer"
+    assert isinstance(get_default_renderer(), FastRenderer)
+
+
+def test_every_kind_of_input_renders_as_django_renders_it():
+    class Everything(forms.Form):
+        text = forms.CharField(label=TRICKY, help_text="Help & more", max_length=20)
+        number = forms.IntegerField(widget=forms.NumberInput(attrs={"min": 1, "step": "0.5"}))
+        email = forms.EmailField(required=False)
+        url = forms.URLField(required=False, assume_scheme="https")
+        password = forms.CharField(widget=forms.PasswordInput(render_value=True))
+        hidden = forms.CharField(widget=forms.HiddenInput, required=False)
+        day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+        when = forms.DateTimeField(widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M"))
+        tick = forms.BooleanField(required=False)
+        notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "autofocus": True}))
+        off = forms.CharField(widget=forms.TextInput(attrs={"disabled": False, "x": True}))
+
+    valid = {
+        "text": TRICKY,
+        "number": "3",
+        "email": "a@example.com",
+        "password": "<secret>",
+        "hidden": '"h"',
+        "day": "2026-01-02",
+        "when": "2026-01-02T10:30",
+        "tick": "on",
+        "notes": f"line one\n{TRICKY}",
+        "off": "",
+    }
+    invalid = {"number": "x", "email": "not-an-email", "day": "99", "notes": ""}
+    for data in (None, valid, invalid):
+        _assert_same_fields(*_plain_and_fast(lambda d: Everything(d), data))
+    unbound = Everything(initial={"text": TRICKY, "number": 0, "notes": ""})
+    plain, fast = Everything(initial=unbound.initial), Everything(initial=unbound.initial)
+    from django.forms.renderers import DjangoTemplates
+
+    from referralcrm.widgets import FastRenderer
+
+    plain.renderer, fast.renderer = DjangoTemplates(), FastRenderer()
+    _assert_same_fields(plain, fast)
+
+
+def test_the_project_forms_render_as_django_renders_them(alice):
+    from accounts.forms import ProfileForm
+    from contacts.forms import ContactForm, GainsFactForm, MeetingForm
+    from contacts.models import Contact
+    from contacts.occasions import OccasionForm
+    from followups.forms import FollowUpForm
+    from referrals.forms import IntroductionForm, ReferralForm, SpendForm
+
+    susan = Contact.objects.create(owner=alice, name=TRICKY)
+    makers = [
+        lambda d: MeetingForm(d, owner=alice),
+        lambda d: ContactForm(d, owner=alice),
+        lambda d: GainsFactForm(d),
+        lambda d: ReferralForm(d, owner=alice),
+        lambda d: SpendForm(d, owner=alice),
+        lambda d: IntroductionForm(d, owner=alice),
+        lambda d: FollowUpForm(d, owner=alice),
+        lambda d: ProfileForm(d, instance=alice),
+        lambda d: OccasionForm(d, contact=susan),
+        lambda d: DigestPreferenceForm(d),
+    ]
+    junk = {"name": TRICKY, "notes": TRICKY, "amount": "-1", "due_on": "9999-12-31", "hour": "x"}
+    for make in makers:
+        for data in (None, junk):
+            _assert_same_fields(*_plain_and_fast(make, data))
