@@ -31,6 +31,7 @@ from .forms import (
 from .members import contact_for, current_memberships, fellow_membership
 from .models import (
     CURRENT_STATUSES,
+    GAINS_PARTS,
     Membership,
     MembershipStatus,
     OutsideReport,
@@ -40,6 +41,16 @@ from .models import (
 from .roster import render as render_roster
 
 ROSTER_PAGE = 100
+_NAMES = ("display_name", "email")
+ROSTER_FIELDS = (
+    *("group_id", "user_id", "role", "seat", "status", "shared_gains"),
+    *(f"user__{f}" for f in (*_NAMES, "business_name", *(part for part, _ in GAINS_PARTS))),
+)
+MY_SLIP_FIELDS = (
+    *("group_id", "giver_id", "receiver_id", "prospect_name", "referred_on", "status"),
+    *("value", "currency", "giver__user_id", "receiver__user_id"),
+    *(f"{side}__user__{f}" for side in ("giver", "receiver") for f in _NAMES),
+)
 
 
 # --- Scoping: the only ways these views fetch group data by id ------------------------
@@ -97,9 +108,11 @@ def group_create(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, me: Membership, **forms) -> dict:
     group = me.group
+    # Only what the rows show (groups/roster.py): a page of 100 members and their users.
     roster = (
         Membership.objects.filter(group=group, status__in=CURRENT_STATUSES)
         .select_related("user")
+        .only(*ROSTER_FIELDS)
         .order_by("user__display_name", "user__email", "pk")
     )
     page = Paginator(roster, ROSTER_PAGE).get_page(request.GET.get("page"))
@@ -129,6 +142,7 @@ def _detail_context(request: HttpRequest, me: Membership, **forms) -> dict:
             Slip.objects.filter(group=group)
             .filter(Q(giver=me) | Q(receiver=me))
             .select_related("giver__user", "receiver__user")
+            .only(*MY_SLIP_FIELDS)
             .order_by("-referred_on", "-pk")[:10]
         ),
         "next_meeting": group.meetings.upcoming(today).first(),

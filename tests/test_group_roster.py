@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from contacts.models import Contact
+from groups import slips
 from groups.models import Membership, MembershipStatus
 from tests.conftest import make_user
 from tests.groups_fixtures import build_group
@@ -87,9 +88,12 @@ def test_the_page_runs_a_fixed_number_of_queries(
 ):
     for i in range(size):
         user = make_user(f"member{i}@example.com", display_name=f"Member {i}")
-        Membership.objects.create(group=chapter.group, user=user, seat=f"Seat {i}")
+        member = Membership.objects.create(group=chapter.group, user=user, seat=f"Seat {i}")
         if i % 2:
             Contact.objects.create(owner=alice, name=f"Member {i}", linked_user=user)
+        # "My slips" lists up to ten, given and received, each naming the other member.
+        giver, receiver = (chapter.m["alice"], member) if i % 2 else (member, chapter.m["alice"])
+        slips.give(giver=giver, receiver=receiver, by=giver.user, prospect_name=f"P{i}")
     with django_assert_max_num_queries(12):
         response = alice_client.get(reverse("groups:detail", args=[chapter.group.pk]))
     assert response.content.decode().count('<li id="member-') == size + 4
