@@ -26,6 +26,17 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_time_zone():
+    """The time zone a request activated for its user (accounts.middleware) stays active in
+    the thread that ran it, the test's own: each test starts in the default zone."""
+    from django.utils import timezone
+
+    timezone.deactivate()
+    yield
+    timezone.deactivate()
+
+
 @pytest.fixture
 def alice(db) -> User:
     """The owner of the data under test."""

@@ -332,7 +332,7 @@ def test_attendance_page_lists_the_meetings_visitors(client, chapter):
 
 def test_next_meeting_per_group_is_the_soonest_from_today(chapter, alice, client):
     other = build_group("Elsewhere", organiser_email="org2@example.com")
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=alice.tzinfo)  # the dashboard's today, in her zone
     _meetings(chapter.group, [today - timedelta(days=7), today + timedelta(days=14), today])
     soon = _meetings(other.group, [today + timedelta(days=3), today + timedelta(days=10)])[0]
     _meetings(
@@ -340,7 +340,7 @@ def test_next_meeting_per_group_is_the_soonest_from_today(chapter, alice, client
         [today - timedelta(days=1)],
     )
     found = GroupMeeting.objects.next_per_group(
-        [chapter.group.pk, other.group.pk, other.group.pk + 1]
+        [chapter.group.pk, other.group.pk, other.group.pk + 1], today
     )
     assert {g: m.on for g, m in found.items()} == {chapter.group.pk: today, other.group.pk: soon.on}
     client.force_login(alice)
