@@ -14,7 +14,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from referralcrm.links import url_maker
+from referralcrm.links import csrf_field, url_maker
 
 from .models import Status
 
@@ -42,7 +42,7 @@ def render(items, csrf_token: str) -> SafeString:
     CSRF token is ``csrf_token``."""
     done_url, snooze_url, contact_url, prep_url = _links()
     today = timezone.localdate()
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    csrf = csrf_field(csrf_token)
     days: dict = {}  # rows share a few due dates; Django's date formatting is slow-ish
     rows = []
     for item in items:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from referralcrm.links import url_maker
+from referralcrm.links import csrf_field, url_maker
 
 from .models import MembershipStatus, Role
 
@@ -24,7 +24,7 @@ def render(members, *, user_id: int, group_id: int, csrf_token: str) -> SafeStri
     slip_url = reverse("groups:slip_create")
     member_contact_url = url_maker("groups:member_contact", 2)
     contact_url = url_maker("contacts:detail")
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    csrf = csrf_field(csrf_token)
     rows = []
     for m in members:
         business = m.user.business_name if m.user is not None else ""

@@ -37,6 +37,8 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from referralcrm.oncommit import OnCommit
+
 from .models import StoredSuggestion, SuggestionDismissal, SuggestionState
 
 log = logging.getLogger(__name__)
@@ -61,18 +63,14 @@ WRITER_LOCK = 7_340_001
 # --- Marking stale ---------------------------------------------------------------------------
 
 
-class _Stale:
+class _Stale(OnCommit):
     """The users whose suggestions this transaction made stale (marked once it commits)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.owner_ids: set[int] = set()
-        self.done = False
 
-    def __call__(self) -> None:
-        self.done = True
-        connection = transaction.get_connection()
-        if getattr(connection, "_suggestions_stale", None) is self:
-            connection._suggestions_stale = None
+    def run(self) -> None:
         stale_now(self.owner_ids)
 
 
@@ -82,21 +80,10 @@ def mark_stale(owner_ids) -> None:
     ids = {i for i in owner_ids if i}
     if not ids:
         return
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    if not transaction.get_connection().in_atomic_block:
         stale_now(ids)
         return
-    pending = getattr(connection, "_suggestions_stale", None)
-    if (
-        pending is None
-        or pending.done
-        or not any(entry[1] is pending for entry in connection.run_on_commit)
-    ):
-        pending = _Stale()
-        connection._suggestions_stale = pending
-        # robust: a failed mark is logged, never turns a committed change into an error.
-        transaction.on_commit(pending, robust=True)
-    pending.owner_ids |= ids
+    _Stale.current().owner_ids |= ids
 
 
 def stale_now(owner_ids) -> None:

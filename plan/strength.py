@@ -36,6 +36,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_init, post_s
 from django.utils import timezone
 
 from contacts.models import Contact, GainsFact, GainsKind, Meeting, Stage
+from referralcrm.oncommit import OnCommit
 
 from . import precompute
 
@@ -370,23 +371,19 @@ def refresh_all_strength() -> int:
 # --- Refreshing when inputs change: once per transaction -------------------------
 
 
-class _Pending:
+class _Pending(OnCommit):
     """The contacts (and meetings, whose attendees count) touched in this transaction. What
     changes strength changes the owners' stored suggestions too (plan.precompute): the owners
     of those contacts, and ``owner_ids`` (a deleted contact's), are marked stale after."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.contact_ids: set[int] = set()
         self.meeting_ids: set[int] = set()
         self.owner_ids: set[int] = set()
         self.origins: list = []  # querysets of meetings being deleted, already read
-        self.done = False
 
-    def __call__(self) -> None:
-        self.done = True
-        connection = transaction.get_connection()
-        if getattr(connection, "_strength_pending", None) is self:
-            connection._strength_pending = None
+    def run(self) -> None:
         ids = set(self.contact_ids)
         if self.meeting_ids:
             ids.update(
@@ -400,20 +397,8 @@ class _Pending:
 
 
 def _pending() -> _Pending:
-    """This transaction's pending refresh, registered with ``on_commit`` once. A rolled
-    back transaction (or savepoint) drops its callback; the next change starts afresh."""
-    connection = transaction.get_connection()
-    pending = getattr(connection, "_strength_pending", None)
-    if (
-        pending is None
-        or pending.done
-        or not any(entry[1] is pending for entry in connection.run_on_commit)
-    ):
-        pending = _Pending()
-        connection._strength_pending = pending
-        # robust: a failed refresh is logged, never turns a committed change into an error.
-        transaction.on_commit(pending, robust=True)
-    return pending
+    """This transaction's pending refresh (referralcrm.oncommit)."""
+    return _Pending.current()
 
 
 def schedule(

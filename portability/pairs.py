@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from referralcrm.links import url_maker
+from referralcrm.links import csrf_field, url_maker
 
 
 def _card(contact, url: str) -> str:
@@ -36,7 +36,7 @@ def render(candidates, csrf_token: str) -> SafeString:
     with ``meeting_count``), for a page whose CSRF token is ``csrf_token``."""
     contact_url, merge_url = url_maker("contacts:detail"), url_maker("portability:merge", 2)
     dismiss_url = reverse("portability:dismiss_duplicate")
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    csrf = csrf_field(csrf_token)
     rows = []
     for pair in candidates:
         low, high = pair.low_id, pair.high_id

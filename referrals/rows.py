@@ -13,7 +13,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from referralcrm.links import url_maker
+from referralcrm.links import csrf_field, url_maker
 
 from .models import Direction, Status
 
@@ -33,7 +33,7 @@ def render(referrals, csrf_token: str) -> SafeString:
         url_maker("groups:slip"),
         url_maker("contacts:detail"),
     )
-    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    csrf = csrf_field(csrf_token)
     days: dict = {}
     rows = []
     for r in referrals:
