@@ -92,6 +92,8 @@ def test_log_a_meeting_with_the_keyboard_only(page, alice, width):
 
     # A wrong pick, taken back: Shift+Tab to its remove button, Enter, and focus is in the search again.
     page.keyboard.type("Raj", delay=40)
+    # The list for "Raj" itself (the one for "Ra" shows him too, and is then replaced).
+    expect(search).to_have_attribute("data-shown-for", "Raj")
     expect(options.first).to_have_text(re.compile(r"^\s*Raj Realtor"))
     page.keyboard.press("ArrowDown")
     expect(search).to_have_attribute("aria-activedescendant", "option-attendees-1")
@@ -107,6 +109,7 @@ def test_log_a_meeting_with_the_keyboard_only(page, alice, width):
 
     # The right pick: type part of the name, ArrowDown, Enter.
     page.keyboard.type("Sus", delay=40)
+    expect(search).to_have_attribute("data-shown-for", "Sus")
     expect(options.first).to_have_text(re.compile(r"^\s*Susan Planner"))
     expect(options.last).to_contain_text("Add “Sus” as a new contact")
     page.keyboard.press("ArrowDown")
