@@ -287,6 +287,33 @@ class Contact(models.Model):
         self.save(update_fields=["is_archived", "updated_at"])
 
 
+class SearchRank(models.Model):
+    """A narrow copy of each contact's search document, for ranking (PostgreSQL only).
+
+    The best-match contact search ranks every contact that has the words typed, so it reads
+    each one's document. From ``contacts_contact`` that is a wide row (~1.5 kB) per match;
+    here it is the owner, the archive flag, the name (the tie-break) and the document, so
+    the same matches take a third of the pages. Triggers of migration 0010 keep it current
+    in the same transaction as the contact's own ``search_vector`` (migration 0007), and
+    Django never writes it; its ``search_vector`` column is declared by the migration only.
+    Elsewhere (SQLite) it stays empty and the search reads the contacts themselves.
+    """
+
+    contact = models.OneToOneField(
+        Contact, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    owner_id = models.BigIntegerField()
+    is_archived = models.BooleanField(default=False)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        verbose_name = "search rank entry"
+        verbose_name_plural = "search rank entries"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class GainsFact(models.Model):
     """One dated fact of a contact's GAINS profile, learned at a meeting or by hand."""
 

@@ -100,6 +100,58 @@ def ranked(contacts, text: str):
     return _with_reasons(found.order_by("-rank", "name", "pk"), typed)
 
 
+# The best-match page and the number of matches in one pass over the narrow copy of the
+# documents (contacts_searchrank, migration 0010): each match's rank is computed in the
+# inner query, so the count over the window carries ids and ranks, not documents.
+RANKED_PAGE = """
+SELECT contact_id, count(*) OVER () FROM (
+    SELECT r.contact_id, r.name, ts_rank_cd(r.search_vector, q.query) AS rank
+    FROM contacts_searchrank r, to_tsquery('contacts_search', %s) AS q(query)
+    WHERE r.owner_id = %s AND r.is_archived = %s AND r.search_vector @@ q.query
+    OFFSET 0
+) AS matched
+ORDER BY rank DESC, name, contact_id
+LIMIT %s OFFSET %s
+""".strip()
+COUNT_MATCHES = """
+SELECT count(*) FROM contacts_searchrank r
+WHERE r.owner_id = %s AND r.is_archived = %s
+    AND r.search_vector @@ to_tsquery('contacts_search', %s)
+""".strip()
+
+
+def ranked_ids(
+    contacts, owner_id: int, archived: bool, text: str, limit: int, offset: int
+) -> tuple[list[int], int] | None:
+    """The ids of one page of ``ranked(text)`` over the owner's active (or archived)
+    contacts, in order, and how many match in all (0 when the page is past the end, see
+    ``count_matches``). None where there is no ranking copy (not PostgreSQL) or no words:
+    the caller ranks with ``ranked`` instead. The same order as ``ranked``: rank, then name,
+    then id."""
+    typed = words(text)
+    if not typed or not on_postgresql(contacts):
+        return None
+    with connections[contacts.db].cursor() as cursor:
+        cursor.execute(RANKED_PAGE, [prefix_query(typed), owner_id, archived, limit, offset])
+        rows = cursor.fetchall()
+    return [row[0] for row in rows], (rows[0][1] if rows else 0)
+
+
+def count_matches(contacts, owner_id: int, archived: bool, text: str) -> int:
+    """How many of the owner's active (or archived) contacts ``ranked_ids`` finds."""
+    with connections[contacts.db].cursor() as cursor:
+        cursor.execute(COUNT_MATCHES, [owner_id, archived, prefix_query(words(text))])
+        return cursor.fetchone()[0]
+
+
+def with_reasons(contacts, text: str):
+    """``contacts`` (a page of them) each with its ``search_reason`` for ``text``."""
+    typed = words(text)
+    if not typed or not on_postgresql(contacts):
+        return contacts
+    return _with_reasons(contacts, typed)
+
+
 def near(contacts, text: str):
     """Contacts whose name, company, profession, city or tags are spelled like ``text``
     (pg_trgm word similarity), most alike first: for when ``search`` finds nobody."""

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import Case, Count, F, Prefetch, When
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +18,16 @@ from referralcrm.paging import CountedPaginator
 from . import counters, occasions, panels, picker, quicklog, search, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
-from .models import Contact, GainsFact, GainsKind, Meeting, MeetingKind, Stage, Tag
+from .models import (
+    Contact,
+    GainsFact,
+    GainsKind,
+    Meeting,
+    MeetingKind,
+    SearchRank,
+    Stage,
+    Tag,
+)
 
 PAGE_SIZE = 25
 TYPEAHEAD_SIZE = 8
@@ -68,6 +80,40 @@ def _list_page(request: HttpRequest, contacts, sort: str, known_count: int | Non
     return paginator.get_page(request.GET.get("page"))
 
 
+MAX_PAGE_NUMBER = 100_000  # a bound for the offset; past the end is the last page anyway
+
+
+def _best_match_page(request: HttpRequest, contacts, q: str, archived: bool) -> Page | None:
+    """A page of the best-match search, ranked over the narrow copy of the search documents
+    (``search.ranked_ids``): every match's rank is read from it and only the page's own
+    contacts are loaded, with their reasons. None where there is no copy (not PostgreSQL):
+    the caller ranks the contacts themselves. Out-of-range pages behave as ``get_page``."""
+    try:
+        number = min(max(int(request.GET.get("page") or 1), 1), MAX_PAGE_NUMBER)
+    except ValueError:
+        number = 1
+    owner = request.user.pk
+
+    def ranked(number: int):
+        offset = (number - 1) * PAGE_SIZE
+        return search.ranked_ids(contacts, owner, archived, q, PAGE_SIZE, offset)
+
+    found = ranked(number)
+    if found is None:
+        return None
+    ids, total = found
+    if not ids and number > 1:  # past the last page: show the last one
+        total = search.count_matches(contacts, owner, archived, q)
+        number = max(math.ceil(total / PAGE_SIZE), 1)
+        ids, total = ranked(number)
+    rows = search.with_reasons(contacts.filter(pk__in=ids), q).prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"))
+    )
+    by_id = {contact.pk: contact for contact in rows}
+    paginator = CountedPaginator(contacts.none(), PAGE_SIZE, known_count=total)
+    return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
+
+
 @login_required
 def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET or None)
@@ -84,7 +130,11 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     # Unpicked ("Best match"), the sort is by relevance when searching, else by name.
     q, sort, near = filters.get("q", ""), filters.get("sort") or "", False
     if q:
-        page = _list_page(request, search.ranked(contacts, q), sort)
+        page = None
+        if not sort and not any(filters.get(k) for k in ("stage", "tag", "stalled")):
+            page = _best_match_page(request, contacts, q, bool(filters.get("archived")))
+        if page is None:
+            page = _list_page(request, search.ranked(contacts, q), sort)
         if not page.paginator.count:  # nobody has these words: a typo? names spelled alike
             page, near = _list_page(request, search.near(contacts, q), sort), True
         for contact in page.object_list:
@@ -191,7 +241,8 @@ def _deleted_with(contact: Contact) -> list[str]:
     for model, objects in sorted(
         collector.model_objs.items(), key=lambda item: item[0]._meta.verbose_name
     ):
-        if model is Contact or model._meta.auto_created:  # the contact; m2m link rows
+        # The contact; m2m link rows; the search's copy of the contact's document.
+        if model is Contact or model._meta.auto_created or model is SearchRank:
             continue
         n = len(objects)
         name = model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural

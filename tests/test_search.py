@@ -31,8 +31,18 @@ MARKER = "Zqxmarker"  # planted in charlie's data; never in alice's results
 
 
 def found(owner, q: str) -> list[str]:
-    """Names ``search(q)`` finds among ``owner``'s contacts, best match first."""
-    return [c.name for c in search.ranked(Contact.objects.for_user(owner), q)]
+    """Names ``search(q)`` finds among ``owner``'s contacts, best match first.
+
+    Each time, the list's ranking copy of the documents (``contacts_searchrank``) must find
+    the same contacts in the same order, active and archived: every write path that the
+    tests below take keeps both current."""
+    contacts = Contact.objects.for_user(owner)
+    for archived in (False, True):
+        subset = contacts.filter(is_archived=archived)
+        expected = [c.pk for c in search.ranked(subset, q)]
+        ranked = search.ranked_ids(subset, owner.pk, archived, q, 10_000, 0) or ([], 0)
+        assert ranked == (expected, len(expected)), (q, archived)
+    return [c.name for c in search.ranked(contacts, q)]
 
 
 def listed(response) -> list[str]:
@@ -149,7 +159,8 @@ def test_the_reason_escapes_the_fact(alice_client, alice):
 
 
 def test_the_reason_needs_no_query_per_row(alice_client, alice):
-    """The count and the page: two queries on the document, whatever the page's size."""
+    """One query ranks and counts the matches on the ranking copy; one reads the page's
+    contacts with their reasons, whatever the page's size."""
     for i in range(30):
         person = Contact.objects.create(owner=alice, name=f"Person {i:02}")
         GainsFact.objects.create(
@@ -160,8 +171,9 @@ def test_the_reason_needs_no_query_per_row(alice_client, alice):
     with CaptureQueriesContext(connection) as queries:
         response = alice_client.get(url)
     assert len(reasons(response)) == 25
+    assert len([q for q in queries if "contacts_searchrank" in q["sql"]]) == 1
     on_contacts = [q["sql"] for q in queries if '"contacts_contact"' in q["sql"]]
-    assert len([sql for sql in on_contacts if "search_vector" in sql]) == 2
+    assert len([sql for sql in on_contacts if "search_vector" in sql]) == 1
     assert not [q for q in queries if q["sql"].lstrip().startswith('SELECT "contacts_gainsfact"')]
 
 
@@ -357,9 +369,15 @@ def test_the_searches_read_the_gin_indexes(alice_client, alice, bob):
         # What autovacuum does after a bulk insert: merge the GIN indexes' pending lists.
         cursor.execute("SELECT gin_clean_pending_list('contact_search_vector_idx')")
         cursor.execute("SELECT gin_clean_pending_list('contact_search_text_idx')")
+        cursor.execute("SELECT gin_clean_pending_list('contact_search_rank_idx')")
         cursor.execute("ANALYZE contacts_contact")
+        cursor.execute("ANALYZE contacts_searchrank")
 
+    # Best match: ranked on the narrow copy; another sort: on the contacts themselves.
     url = reverse("contacts:list") + "?q=quentin"
+    plan = _plan_of_query(alice_client, url, "FROM contacts_searchrank r")
+    assert "contact_search_rank_idx" in plan, plan
+    url = reverse("contacts:list") + "?q=quentin&sort=name"
     plan = _plan_of_query(alice_client, url, "search_vector @@")
     assert "contact_search_vector_idx" in plan, plan
     url = reverse("contacts:typeahead") + "?q=quentin"
@@ -375,10 +393,76 @@ def test_query_counts_stay_flat(alice_client, alice, django_assert_max_num_queri
             owner=alice, contact=person, kind=GainsKind.INTEREST, text=f"Sailing {i}"
         )
     for url, ceiling in [
-        (reverse("contacts:list") + "?q=sailing", 6),  # session, user, count, page, tags x2
+        (reverse("contacts:list") + "?q=sailing", 6),  # session, user, ranks, page, tags x2
+        (reverse("contacts:list") + "?q=sailing&page=9", 8),  # past the end: + count, ranks
+        (reverse("contacts:list") + "?q=sailing&sort=name", 6),  # count, page: no copy
         (reverse("contacts:list") + "?q=sailng", 7),  # + the typo's count
         (reverse("contacts:typeahead") + "?q=sail", 4),  # session, user, contacts, members
     ]:
         alice_client.get(url)
         with django_assert_max_num_queries(ceiling):
             assert alice_client.get(url).status_code == 200
+
+
+# --- The best-match list ranks on the narrow copy ------------------------------------------
+
+
+def _sailors(owner, n: int) -> list[Contact]:
+    people = Contact.objects.bulk_create(
+        [Contact(owner=owner, name=f"Sailor {i:02}") for i in range(n)]
+    )
+    GainsFact.objects.bulk_create(
+        [GainsFact(owner=owner, contact=p, kind=GainsKind.INTEREST, text="Sailing") for p in people]
+    )
+    return people
+
+
+def test_the_best_match_list_pages_through_every_match(alice_client, alice):
+    _sailors(alice, 30)
+    first = alice_client.get(reverse("contacts:list"), {"q": "sailing"})
+    second = alice_client.get(reverse("contacts:list"), {"q": "sailing", "page": 2})
+    assert listed(first) == [f"Sailor {i:02}" for i in range(25)]  # equal rank: by name
+    assert listed(second) == [f"Sailor {i:02}" for i in range(25, 30)]
+    assert "30 contacts" in first.content.decode()
+    # Past the end: the last page; not a number: the first.
+    assert listed(alice_client.get(reverse("contacts:list"), {"q": "sailing", "page": 99})) == [
+        f"Sailor {i:02}" for i in range(25, 30)
+    ]
+    for bad in ["x", "-3", "99999999999999999999"]:
+        response = alice_client.get(reverse("contacts:list"), {"q": "sailing", "page": bad})
+        assert response.status_code == 200
+        assert len(listed(response)) in (25, 5)
+
+
+def test_archived_contacts_are_searched_only_in_the_archive(alice_client, alice):
+    kept, archived = _sailors(alice, 2)
+    archived.archive()
+    active = listed(alice_client.get(reverse("contacts:list"), {"q": "sailing"}))
+    in_archive = listed(
+        alice_client.get(reverse("contacts:list"), {"q": "sailing", "archived": "on"})
+    )
+    assert (active, in_archive) == ([kept.name], [archived.name])
+    archived.unarchive()
+    assert found(alice, "sailing") == [kept.name, archived.name]
+
+
+def test_a_deleted_contact_leaves_the_copy_and_the_delete_page_does_not_mention_it(
+    alice_client, alice
+):
+    from contacts.models import SearchRank
+
+    person = _sailors(alice, 1)[0]
+    assert SearchRank.objects.filter(contact=person).exists()
+    page = alice_client.get(reverse("contacts:delete", args=[person.pk])).content.decode()
+    assert "search rank" not in page.lower()
+    person.delete()
+    assert not SearchRank.objects.filter(contact_id=person.pk).exists()
+    assert listed(alice_client.get(reverse("contacts:list"), {"q": "sailing"})) == []
+
+
+def test_a_contact_moved_to_another_owner_is_ranked_for_them_only(alice, charlie):
+    person = _sailors(alice, 1)[0]
+    Contact.objects.filter(pk=person.pk).update(owner=charlie)
+    GainsFact.objects.filter(contact=person).update(owner=charlie)
+    assert found(alice, "sailing") == []
+    assert found(charlie, "sailing") == [person.name]
