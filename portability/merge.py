@@ -331,6 +331,9 @@ def _move(rel, survivor: Contact, other: Contact) -> int:
 
 # Relations merge() settles by name before the generic move (see merge()).
 SETTLED = {"portability.duplicatedismissal", "plan.suggestiondismissal"}
+# The contact's own rows rather than the user's: the survivor keeps its own and the other's
+# go with the other contact (the search's ranking copy of the document, kept by triggers).
+OWN = {"contacts.searchrank"}
 
 
 def moving_counts(survivor: Contact, other: Contact) -> dict[str, int]:
@@ -339,7 +342,7 @@ def moving_counts(survivor: Contact, other: Contact) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for rel in relations():
         key = relation_key(rel)
-        if key in SETTLED:
+        if key in SETTLED or key in OWN:
             continue
         rows = _rows_of(rel, other)
         if rel.many_to_many:  # what they both have is not moving
@@ -431,7 +434,7 @@ def merge(
 
     for rel in relations():
         key = relation_key(rel)
-        if key not in SETTLED and (n := _move(rel, survivor, other)):
+        if key not in SETTLED | OWN and (n := _move(rel, survivor, other)):
             moved[key] += n
 
     other.delete()

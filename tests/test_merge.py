@@ -241,6 +241,7 @@ FURNISHED = {
     "plan.goalhelper.contact",
     "plan.suggestiondismissal.contact_low",
     "plan.suggestiondismissal.contact_high",
+    "contacts.searchrank.contact",  # by the triggers: every contact has its copy
 }
 
 
@@ -363,6 +364,8 @@ def test_merge_moves_every_related_row(alice, two):
         ],
         "plan.suggestiondismissal.contact_low": before["plan.suggestiondismissal.contact_low"],
         "plan.suggestiondismissal.contact_high": before["plan.suggestiondismissal.contact_high"],
+        # The other's ranking copy of its document goes with it; the survivor keeps its own.
+        "contacts.searchrank.contact": before["contacts.searchrank.contact"],
     }
 
     record = merging.merge(alice, keep, other)
