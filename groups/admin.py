@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from . import invitations, report
+from . import invitations, report, report_rows
 from .models import (
     ATTENDANCE_CYCLE,
     CURRENT_STATUSES,
@@ -167,6 +167,7 @@ class OrganiserSite(admin.AdminSite):
             "form": form,
             "report": result[0] if result else None,
             "rows": result[1] if result else [],
+            "report_rows": report_rows.render(result[1]) if result else "",
             "sort": request.GET.get("sort", "name"),
             "query": request.GET.urlencode(),
             "sortable": SORTABLE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -346,3 +347,64 @@ def test_next_meeting_per_group_is_the_soonest_from_today(chapter, alice, client
     client.force_login(alice)
     widget = client.get(reverse("dashboard")).content.decode()
     assert f"Next meeting {today:%a} {today.day} {today:%b}" in widget
+
+
+# The rows' markup as the template rendered it before groups.report_rows took over.
+ROW_TEMPLATE = """
+          {% for r in rows %}
+            <tr class="member-row" id="row-{{ r.membership.pk }}">
+              <th scope="row">{{ r.name }}{% if r.membership.status != "active" %} <small>({{ r.membership.get_status_display|lower }})</small>{% endif %}</th>
+              <td>{{ r.membership.seat }}</td>
+              <td class="num">{{ r.given }}</td>
+              <td class="num">{{ r.received }}</td>
+              <td class="num">{{ r.outside }}</td>
+              <td class="num">{{ r.closed_received_display }}</td>
+              <td class="num">{{ r.closed_given_display }}</td>
+              <td class="num">{{ r.one_to_ones }}</td>
+              <td class="num">{% if r.attendance_pct is not None %}{{ r.attendance_pct|floatformat:0 }}%{% else %}—{% endif %}</td>
+              <td class="num">{{ r.visitors }}</td>
+              <td>
+                <details class="health">
+                  <summary><span class="light light-{{ r.health.light }}">{{ r.health.light|capfirst }}</span> {{ r.health.score }}/8</summary>
+                  <ul>
+                    {% for p in r.health.parts %}<li><span class="light light-{{ p.light }}">{{ p.light|capfirst }}</span> {{ p.label }}: {{ p.display }} <small>(green ≥ {{ p.green }}, amber ≥ {{ p.amber }})</small> = {{ p.points }} pt</li>{% endfor %}
+                    <li>{{ r.health.points }} of {{ r.health.max_points }} points → {{ r.health.score }}/8</li>
+                  </ul>
+                </details>
+              </td>
+              <td class="nowrap">{% for code, n in r.codes %}{{ n }}{% if not forloop.last %} / {% endif %}{% endfor %}</td>
+            </tr>
+          {% empty %}
+            <tr><td colspan="12">No members in this period.</td></tr>
+          {% endfor %}
+"""
+
+
+def _squeezed(html: str) -> str:
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", str(html))).strip()
+
+
+def test_rows_rendered_in_python_are_the_templates_markup(chapter, alice):
+    """Every kind of row: active, on leave and suspended members, money or none, attendance
+    recorded or not, names and seats that need escaping."""
+    from django.template import Context, Template
+
+    from groups import report_rows
+
+    _fill(chapter, 6, 5)
+    mb = chapter.m["bob"]
+    mb.status, mb.seat = "on_leave", '<b>"Seat" & co</b>'
+    mb.save()
+    chapter.m["charlie"].user.display_name = "Charlie <script>x</script> O'Neil"
+    chapter.m["charlie"].user.save()
+    away = Membership.objects.filter(group=chapter.group, seat="S2").get()
+    away.status = "suspended"
+    away.save()
+    today = timezone.localdate()
+    for period in [(today - timedelta(days=365), today), (START, TODAY)]:
+        built = report.build(chapter.group, *period)
+        rows = report.sort_rows(built.rows, "name")
+        expected = Template(ROW_TEMPLATE).render(Context({"rows": rows}))
+        assert _squeezed(report_rows.render(rows)) == _squeezed(expected)
+    assert "&lt;script&gt;" in report_rows.render(rows)
+    assert "(on leave)" in report_rows.render(rows) and "(suspended)" in report_rows.render(rows)
