@@ -71,12 +71,17 @@ LOG_HINT = "the server's log: bench/gunicorn.log"
 class Page:
     """A page to measure. ``path`` may hold ``{contact}`` (the user's most recently touched
     contact), ``{group}`` (a group they are a member of) and ``{slip}`` (their latest slip).
-    ``kind`` picks the targets; ``token``: sent with a bearer token instead of the session."""
+    ``kind`` picks the targets; ``token``: sent with a bearer token instead of the session;
+    ``organiser``: a page of the organisers' site, requested as the organiser of that group
+    (signed in with a password and an authenticator app, as the site asks), so the same
+    page for both users: its growth only shows run-to-run noise. ``{meeting}`` is the
+    group's latest meeting."""
 
     name: str
     path: str
     kind: str = "page"
     token: bool = False
+    organiser: bool = False
 
 
 # One list, easy to extend: add a page (or a dashboard widget's URL) here.
@@ -106,6 +111,13 @@ PAGES = [
     Page("group page", "/groups/{group}/"),
     Page("slip page", "/groups/slips/{slip}/"),
     Page("API contacts (50)", "/api/v1/contacts/?page_size=50", token=True),
+    Page("organisers' site", "/organise/", organiser=True),
+    Page(
+        "organisers' member report, 12 months",
+        "/organise/report/?group={group}&period=12m",
+        organiser=True,
+    ),
+    Page("organisers' attendance", "/organise/meetings/{meeting}/attendance/", organiser=True),
 ]
 
 # For the 10k user, in ms: p50 at 1 connection, p95 at 4, the page's own SQL.
@@ -120,16 +132,23 @@ WORKER_MB = 150
 
 
 def selected_pages() -> list[Page]:
-    wanted = [n.strip().lower() for n in os.environ.get("BENCH_PAGES", "").split(",")]
-    wanted = [n for n in wanted if n]
-    if not wanted:
+    """The pages BENCH_PAGES names, comma-separated (a name may hold commas itself)."""
+    parts = [n.strip() for n in os.environ.get("BENCH_PAGES", "").lower().split(",")]
+    parts = [n for n in parts if n]
+    if not parts:
         return list(PAGES)
-    by_name = {p.name.lower(): p for p in PAGES}
-    unknown = [n for n in wanted if n not in by_name]
+    joined = "," + ",".join(parts) + ","
+
+    def key(page: Page) -> str:
+        return ",".join(n.strip() for n in page.name.lower().split(","))
+
+    chosen = [p for p in PAGES if f",{key(p)}," in joined]
+    covered = {n for p in chosen for n in key(p).split(",")}
+    unknown = [n for n in parts if n not in covered]
     if unknown:
-        names = ", ".join(p.name for p in PAGES)
+        names = "; ".join(p.name for p in PAGES)
         sys.exit(f"BENCH_PAGES: unknown {', '.join(unknown)}; pages are: {names}")
-    return [by_name[n] for n in wanted]
+    return chosen
 
 
 # --- Seeding ----------------------------------------------------------------------------
@@ -160,7 +179,7 @@ def user_context(user) -> dict:
     from django.db.models import F, Q
 
     from contacts.models import Contact
-    from groups.models import Membership, MembershipStatus, Slip
+    from groups.models import GroupMeeting, Membership, MembershipStatus, Slip
 
     context = {}
     contact = (
@@ -175,6 +194,9 @@ def user_context(user) -> dict:
     ).first()
     if membership:
         context["group"] = membership.group_id
+        meeting = GroupMeeting.objects.filter(group_id=membership.group_id).order_by("-on", "-pk")
+        if meeting := meeting.first():
+            context["meeting"] = meeting.pk
     slip = Slip.objects.filter(Q(giver__user=user) | Q(receiver__user=user)).order_by("-pk")
     if slip := slip.first():
         context["slip"] = slip.pk
@@ -456,6 +478,7 @@ class Person:
     context: dict
     token: str
     session: str = ""
+    organiser_session: str = ""
 
     def path(self, page: Page) -> str:
         try:
@@ -469,6 +492,8 @@ class Person:
             return {"Cookie": f"sessionid={self.session}", "Authorization": f"Bearer {self.token}"}
         if page.token:
             return {"Authorization": f"Bearer {self.token}"}
+        if page.organiser:
+            return {"Cookie": f"sessionid={self.organiser_session}"}
         return {"Cookie": f"sessionid={self.session}"}
 
 
@@ -481,7 +506,46 @@ def people() -> list[Person]:
         user = User.objects.get(email=email)
         _, token = ApiToken.issue(user, name="bench-http", scope="read")
         found.append(Person(label, user, user_context(user), token))
+    if "group" in found[0].context:
+        organiser = organiser_session(found[0].context["group"])
+        for person in found:
+            person.organiser_session = organiser
     return found
+
+
+def organiser_session(group_id: int) -> str:
+    """The key of a session of the group's organiser, signed in with a password and an
+    authenticator app (the organisers' site asks for both); "" when it has none."""
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.mfa.models import Authenticator
+    from django.test import Client
+
+    from groups.models import Membership, Role
+
+    organiser = (
+        Membership.objects.filter(group_id=group_id, role=Role.ORGANISER)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    if organiser is None:
+        return ""
+    user = organiser.user
+    authenticator, _ = Authenticator.objects.get_or_create(
+        user=user,
+        type=Authenticator.Type.TOTP,
+        defaults={"data": {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}},
+    )
+    client = Client()
+    client.force_login(user)
+    session, at = client.session, time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": at, "email": user.email},
+        {"method": "mfa", "at": at, "id": authenticator.pk, "type": Authenticator.Type.TOTP},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return session.session_key
 
 
 def in_process(pages: list[Page], persons: list[Person], rows: dict) -> None:
@@ -495,12 +559,16 @@ def in_process(pages: list[Page], persons: list[Person], rows: dict) -> None:
         session_client = Client()
         session_client.force_login(person.user)
         token_client = Client(HTTP_AUTHORIZATION=f"Bearer {person.token}")
+        organiser_client = Client()
+        organiser_client.cookies["sessionid"] = person.organiser_session
         for page in pages:
             row = rows[page.name]
             if row.get("failed"):
                 continue
             try:
                 client = token_client if page.token else session_client
+                if page.organiser:
+                    client = organiser_client
                 row["users"][person.label] = measure_in_process(client, person.path(page))
             except PageFailed as failure:
                 fail(row, f"{person.label}: {failure}")
