@@ -20,6 +20,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -27,7 +28,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from . import invitations, report, report_rows
+from referralcrm.links import csrf_field
+
+from . import attendance_rows, invitations, report, report_rows
 from .models import (
     ATTENDANCE_CYCLE,
     CURRENT_STATUSES,
@@ -221,6 +224,7 @@ class OrganiserSite(admin.AdminSite):
                 marked = _mark_all_present(meeting, request.user)
                 messages.success(request, f"Marked {marked} unmarked member(s) present.")
             return redirect("organise:attendance", meeting_id=meeting.pk)
+        rows, error = _attendance_rows(meeting), _attendance_error(meeting)
         return TemplateResponse(
             request,
             "organise/attendance.html",
@@ -228,11 +232,14 @@ class OrganiserSite(admin.AdminSite):
                 **self.each_context(request),
                 "title": f"Attendance: {meeting}",
                 "meeting": meeting,
-                "rows": _attendance_rows(meeting),
+                "rows": rows,
+                "attendance_items": attendance_rows.render(
+                    meeting.pk, rows, get_token(request), error=error
+                ),
                 "visitors": list(
                     Visitor.objects.filter(meeting=meeting).select_related("brought_by__user")
                 ),
-                "error": _attendance_error(meeting),
+                "error": error,
                 "codes": [(c, AttendanceCode(c).label) for c in ATTENDANCE_CYCLE],
             },
         )
@@ -274,15 +281,14 @@ class OrganiserSite(admin.AdminSite):
             row, _ = Attendance.objects.update_or_create(
                 meeting=meeting, membership=membership, defaults=values
             )
-        context = {
-            "meeting": meeting,
-            "r": {"membership": membership, "attendance": row},
-            "error": error,
-            "substitute_input": substitute,
-        }
         status = 422 if error else 200
         if request.htmx:
-            return render(request, "organise/attendance.html#member", context, status=status)
+            mark_url = reverse("organise:attendance_mark", args=[meeting.pk, membership.pk])
+            csrf = csrf_field(get_token(request))
+            answer = attendance_rows.item(
+                mark_url, membership, row, csrf, error=error, substitute_input=substitute
+            )
+            return HttpResponse(answer, status=status)
         if error:
             messages.error(request, error)
         return redirect(f"{reverse('organise:attendance', args=[meeting.pk])}#m-{membership.pk}")
