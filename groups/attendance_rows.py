@@ -8,10 +8,9 @@ every kind of item); the htmx answer to one tap is one of these items too.
 
 from __future__ import annotations
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from referralcrm.links import csrf_field, url_maker
+from referralcrm.links import csrf_field, escape, url_maker
 
 from .models import AttendanceCode
 

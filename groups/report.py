@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from referrals.models import Status
 from referrals.money import format_totals
@@ -207,7 +207,7 @@ def _put(rows: dict[int, MemberRow], pairs, attr: str) -> None:
 
 
 def build(group: Group, start: date, end: date) -> Report:
-    """The report for ``group`` from ``start`` to ``end`` (both included): 12 queries."""
+    """The report for ``group`` from ``start`` to ``end`` (both included): 11 queries."""
     members = list(
         Membership.objects.filter(group=group)
         .filter(
@@ -240,43 +240,46 @@ def build(group: Group, start: date, end: date) -> Report:
             if pk in rows:
                 rows[pk].one_to_ones += n
 
-    attendance = Attendance.objects.filter(meeting__group=group, meeting__on__range=(start, end))
-    for pk, code, n in (
-        attendance.values_list("membership", "code").annotate(n=Count("pk")).order_by()
-    ):
-        if pk in rows:
-            rows[pk].attendance[code] = n
-
+    # One pass over the attendance from the earliest day any figure needs: each member's
+    # codes in the period, absences in the window, and the two 13-week attendance rates.
     window_start = end - timedelta(days=group.absence_window_days - 1)
     recent_start = end - timedelta(days=TREND_DAYS - 1)
     prior_start = recent_start - timedelta(days=TREND_DAYS)
-    present = Q(code__in=PRESENT_CODES)
-    trend = (
+    in_period = Q(meeting__on__gte=start, meeting__on__lte=end)
+    recent = Q(meeting__on__gte=recent_start)
+    prior = Q(meeting__on__lt=recent_start, meeting__on__gte=prior_start)
+    attendance = (
         Attendance.objects.filter(
             meeting__group=group,
             meeting__on__lte=end,
-            meeting__on__gte=min(window_start, prior_start),
+            meeting__on__gte=min(start, window_start, prior_start),
         )
-        .values_list("membership")
+        .values_list("membership", "code")
         .annotate(
-            absences=Count(
-                "pk", filter=Q(code=AttendanceCode.ABSENT, meeting__on__gte=window_start)
-            ),
-            recent=Count("pk", filter=Q(meeting__on__gte=recent_start)),
-            recent_present=Count("pk", filter=present & Q(meeting__on__gte=recent_start)),
-            prior=Count("pk", filter=Q(meeting__on__lt=recent_start, meeting__on__gte=prior_start)),
-            prior_present=Count(
-                "pk", filter=present & Q(meeting__on__lt=recent_start, meeting__on__gte=prior_start)
-            ),
+            n=Count("pk", filter=in_period),
+            absences=Count("pk", filter=Q(meeting__on__gte=window_start)),
+            recent=Count("pk", filter=recent),
+            prior=Count("pk", filter=prior),
         )
         .order_by()
     )
-    for pk, absences, recent, recent_present, prior, prior_present in trend:
-        if pk in rows:
-            row = rows[pk]
-            row.absences_in_window = absences
-            row.recent_rate = 100 * recent_present / recent if recent else None
-            row.prior_rate = 100 * prior_present / prior if prior else None
+    trends: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for pk, code, n, absences, in_recent, in_prior in attendance:
+        if pk not in rows:
+            continue
+        if n:
+            rows[pk].attendance[code] = n
+        t = trends[pk]
+        t[0] += absences if code == AttendanceCode.ABSENT else 0
+        t[1] += in_recent
+        t[2] += in_recent if code in PRESENT_CODES else 0
+        t[3] += in_prior
+        t[4] += in_prior if code in PRESENT_CODES else 0
+    for pk, (absences, in_recent, recent_present, in_prior, prior_present) in trends.items():
+        row = rows[pk]
+        row.absences_in_window = absences
+        row.recent_rate = 100 * recent_present / in_recent if in_recent else None
+        row.prior_rate = 100 * prior_present / in_prior if in_prior else None
 
     visitors = Visitor.objects.filter(group=group, visited_on__range=(start, end))
     _put(rows, _per_member(visitors, "brought_by"), "visitors")
@@ -287,8 +290,10 @@ def build(group: Group, start: date, end: date) -> Report:
     _put(rows, outside.values_list("membership").annotate(n=Sum("count")).order_by(), "outside")
 
     meetings_held = GroupMeeting.objects.filter(
-        group=group, on__range=(start, end), attendance__isnull=False
-    ).aggregate(n=Count("pk", distinct=True))["n"]
+        Exists(Attendance.objects.filter(meeting=OuterRef("pk"))),
+        group=group,
+        on__range=(start, end),
+    ).count()
 
     report = Report(
         group=group,

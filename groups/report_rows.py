@@ -9,11 +9,16 @@ the two on a report with every kind of row).
 from __future__ import annotations
 
 from django.template.defaultfilters import floatformat
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import capfirst
+
+from referralcrm.links import escape
 
 from .models import MembershipStatus
+
+
+def _capfirst(light: str) -> str:
+    """A light ("green", "amber", "red", "none": no markup) as a word: "Green"."""
+    return light[:1].upper() + light[1:]
 
 
 def _codes(codes) -> str:
@@ -21,24 +26,25 @@ def _codes(codes) -> str:
 
 
 def _health(health) -> str:
-    light = escape(health.light)
+    score, light = health.score, health.light  # each worked out from the parts: once
     parts = "".join(
-        f'<li><span class="light light-{escape(p.light)}">{escape(capfirst(p.light))}</span> '
-        f"{escape(p.label)}: {escape(p.display)} <small>(green ≥ {escape(p.green)}, amber ≥ "
-        f"{escape(p.amber)})</small> = {p.points} pt</li>"
+        f'<li><span class="light light-{p.light}">{_capfirst(p.light)}</span> '
+        f"{escape(p.label)}: {escape(p.display)} <small>(green ≥ {p.green}, amber ≥ "
+        f"{p.amber})</small> = {p.points} pt</li>"
         for p in health.parts
     )
     return (
         '<details class="health">\n'
-        f'<summary><span class="light light-{light}">{escape(capfirst(health.light))}</span> '
-        f"{escape(health.score)}/8</summary>\n<ul>\n{parts}\n"
-        f"<li>{health.points} of {health.max_points} points → {escape(health.score)}/8</li>\n"
+        f'<summary><span class="light light-{light}">{_capfirst(light)}</span> '
+        f"{score}/8</summary>\n<ul>\n{parts}\n"
+        f"<li>{health.points} of {health.max_points} points → {score}/8</li>\n"
         "</ul>\n</details>"
     )
 
 
 def render(rows) -> SafeString:
-    """The ``<tr>`` of each ``report.MemberRow`` (scored: ``health`` set)."""
+    """The ``<tr>`` of each ``report.MemberRow`` (scored: ``health`` set). Numbers and
+    lights are written as they are; every text is escaped."""
     out = []
     for r in rows:
         m = r.membership
