@@ -21,12 +21,13 @@ import unicodedata
 
 from django.db import connections
 from django.db.models import BooleanField, F, FloatField, JSONField, OuterRef, Q, Subquery
-from django.db.models.expressions import Case, Expression, Value, When
+from django.db.models.expressions import Case, Expression, RawSQL, Value, When
 from django.db.models.functions import JSONObject
 
 from .models import GainsFact, GainsKind
 
 MAX_WORDS = 8
+RECENT = 400  # the typeahead's first look: this many most recently met contacts
 MAX_WORD_LENGTH = 60
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: no quote, colon, & | ! ( ) can pass
 
@@ -185,8 +186,38 @@ def suggestions(contacts, text: str, limit: int) -> list:
     found = contacts
     for word in typed:
         found = found.filter(_Document(CONTAINS, word, BooleanField()))
-    found = list(found.order_by(*recent_first).only(*fields)[:limit])
-    return found or list(near(contacts, text).only(*fields)[:limit])
+    found = found.order_by(*recent_first).only(*fields)
+    # A word typed is often in much of the network: then its most recently met matches are
+    # among the RECENT most recently met contacts (read in that order from the index), and
+    # a full list there is the answer. Else the trigram index finds the few matches. Two
+    # queries where PostgreSQL would have to guess how common the word is for this owner
+    # (it guessed wrong with many other users' contacts in the table: 10 ms).
+    first = _among_recent(contacts, recent_first, typed, limit)
+    if len(first) == limit:
+        return first
+    return list(found[:limit]) or list(near(contacts, text).only(*fields)[:limit])
+
+
+def _among_recent(contacts, order, typed: list[str], limit: int) -> list:
+    """The first ``limit`` of ``contacts`` in ``order`` whose short text has every word,
+    looked for among the first RECENT only: those are read first (an index walk that
+    stops), then tested, whatever PostgreSQL would guess of the words."""
+    recent = (
+        contacts.order_by(*order)
+        .annotate(short_text=RawSQL("contacts_contact.search_text", ()))
+        .values_list("pk", "name", "company", "profession", "last_touched_at", "short_text")
+    )
+    inner, params = recent[:RECENT].query.sql_with_params()
+    tests = " AND ".join(
+        "recent.short_text LIKE '%%' || contacts_search_normalise(%s) || '%%'" for _ in typed
+    )
+    # Django's own SQL for the inner query (its values as parameters) and fixed text.
+    sql = (
+        "SELECT recent.pk AS id, recent.name, recent.company, recent.profession "  # noqa: S608
+        f"FROM ({inner}) AS recent WHERE {tests} "  # nosec B608
+        "ORDER BY recent.last_touched_at DESC NULLS LAST, recent.name, recent.pk LIMIT %s"
+    )
+    return list(contacts.model.objects.raw(sql, [*params, *typed, limit]))
 
 
 def _with_reasons(contacts, typed: list[str]):

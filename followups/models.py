@@ -58,9 +58,11 @@ class FollowUp(models.Model):
         verbose_name = "follow-up"
         ordering = ["due_on", "pk"]
         indexes = [
-            # Dashboard lists and the digest: a user's pending follow-ups by due date.
+            # Dashboard lists and the digest: a user's pending follow-ups by due date, read
+            # in the lists' own order (due date, then id) so that "due today" stops at its
+            # rows instead of PostgreSQL walking the primary key through everyone's.
             models.Index(
-                fields=["owner", "due_on"],
+                fields=["owner", "due_on", "id"],
                 name="followup_pending_due_idx",
                 condition=~Q(status="done"),
             ),

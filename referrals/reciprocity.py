@@ -121,16 +121,24 @@ def balance_for(user, partner: Contact) -> Balance:
     )
 
 
-# The top of the tally's (owner, owed, given, received) index, joined to the contacts (the
-# owner's own only); the money spent in the user's currency is summed for those partners
-# only, by the (contact, currency) index.
+# The top of the tally's (owner, owed, given, received) index, each row's contact looked up
+# by its key (the owner's own only); the money spent in the user's currency is summed for
+# those partners only, by the (contact, currency) index. The lookup is a LATERAL subquery
+# kept apart (OFFSET 0) so PostgreSQL walks the index in order and stops after the first
+# rows: as a plain join, with other users' contacts in the table it underestimated the
+# matches (the owner compared on both sides) and merged all 10,000 contacts instead.
 WHO_TO_ASK_SQL = """
 WITH top AS (
     SELECT c.id, c.name, c.company, c.profession, c.stage,
            t.given, t.given_won, t.received, t.last_received, t.spend_count, t.owed
     FROM referrals_reciprocitytally t
-    JOIN contacts_contact c ON c.id = t.partner_id AND c.owner_id = t.owner_id
-    WHERE t.owner_id = %(owner)s AND t.owed > 0 AND NOT c.is_archived
+    CROSS JOIN LATERAL (
+        SELECT c.id, c.name, c.company, c.profession, c.stage
+        FROM contacts_contact c
+        WHERE c.id = t.partner_id AND c.owner_id = t.owner_id AND NOT c.is_archived
+        OFFSET 0
+    ) c
+    WHERE t.owner_id = %(owner)s AND t.owed > 0
     ORDER BY t.owed DESC, t.given DESC, t.received ASC, c.name ASC, c.id ASC
     LIMIT %(limit)s
 )

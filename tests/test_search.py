@@ -397,7 +397,8 @@ def test_query_counts_stay_flat(alice_client, alice, django_assert_max_num_queri
         (reverse("contacts:list") + "?q=sailing&page=9", 8),  # past the end: + count, ranks
         (reverse("contacts:list") + "?q=sailing&sort=name", 6),  # count, page: no copy
         (reverse("contacts:list") + "?q=sailng", 7),  # + the typo's count
-        (reverse("contacts:typeahead") + "?q=sail", 4),  # session, user, contacts, members
+        # session, user, the most recent contacts, all contacts (fewer than 8 there), members
+        (reverse("contacts:typeahead") + "?q=sail", 5),
     ]:
         alice_client.get(url)
         with django_assert_max_num_queries(ceiling):
@@ -466,3 +467,36 @@ def test_a_contact_moved_to_another_owner_is_ranked_for_them_only(alice, charlie
     GainsFact.objects.filter(contact=person).update(owner=charlie)
     assert found(alice, "sailing") == []
     assert found(charlie, "sailing") == [person.name]
+
+
+def test_the_typeahead_looks_among_the_most_recent_first_then_everywhere(alice):
+    """Its answer is the 8 most recently met matches whichever way it finds them: among
+    the RECENT most recently met (a common word) or by the index (matches older than
+    those)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    people = Contact.objects.bulk_create(
+        [
+            Contact(
+                owner=alice,
+                name=f"{'Zed' if i < 5 else 'Person'} {i:03}",
+                last_touched_at=now - timedelta(hours=i if i >= 5 else 1000 + i),
+            )
+            for i in range(search.RECENT + 10)
+        ]
+    )
+    Contact.objects.create(owner=alice, name="Person never met")  # last, never touched
+    Contact.objects.create(owner=alice, name="Person archived", is_archived=True)
+    base = Contact.objects.for_user(alice).active()
+    persons = sorted(
+        (p for p in people if p.name.startswith("Person")),
+        key=lambda p: -p.last_touched_at.timestamp(),
+    )
+    assert [c.name for c in search.suggestions(base, "person", 8)] == [p.name for p in persons[:8]]
+    assert [c.name for c in search.suggestions(base, "zed", 8)] == [f"Zed {i:03}" for i in range(5)]
+    assert [c.name for c in search.suggestions(base, "person 01", 8)] == [
+        f"Person {i:03}" for i in range(10, 18)
+    ]
