@@ -13,6 +13,9 @@ pytestmark = pytest.mark.worker
 def test_real_worker_runs_the_heartbeat_task_from_redis():
     assert app.conf.broker_url.startswith("redis://")
     assert cache.get(HEARTBEAT_KEY) is None
+    # Tasks that earlier tests in this process queued (and no worker ran) would run first,
+    # outside any test's database access: only this test's task is for this worker.
+    app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         heartbeat.delay()
         deadline = time.monotonic() + 20
