@@ -217,6 +217,13 @@ class Contact(models.Model):
             models.Index(fields=["owner", "name"], name="contact_owner_name_idx"),
             # Contact list sorted by relationship strength.
             models.Index(fields=["owner", "-strength"], name="contact_strength_idx"),
+            # The plan's strongest contacts of a stage (the connections to deepen): read in
+            # strength order and stopped after a few, not every contact sorted.
+            models.Index(
+                fields=["owner", "stage", "-strength"],
+                name="contact_stage_strength_idx",
+                condition=Q(is_archived=False),
+            ),
             # The API's contact list and sync (newest id first, a cursor on the id): read in
             # order from the owner's part of the index, not the primary key through everyone's.
             models.Index(fields=["owner", "id"], name="contact_owner_id_idx"),

@@ -343,15 +343,12 @@ def bench_group_report() -> None:
     member report: in-process (median of REPORT_RUNS) and as the organisers' page."""
     from io import StringIO
 
-    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
-    from allauth.mfa.models import Authenticator
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from accounts.models import User
     from groups import report as member_report
     from groups.models import Group, Slip
 
@@ -395,22 +392,10 @@ def bench_group_report() -> None:
     )
 
     # The organisers' page needs an organiser with an authenticator, signed in with it.
-    organiser = User.objects.get(email="organiser1@example.com")
-    authenticator, _ = Authenticator.objects.get_or_create(
-        user=organiser,
-        type=Authenticator.Type.TOTP,
-        defaults={"data": {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}},
-    )
+    import bench_http
+
     client = Client()
-    client.force_login(organiser)
-    session = client.session
-    at = time.time()
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": at, "email": organiser.email},
-        {"method": "mfa", "at": at, "id": authenticator.pk, "type": Authenticator.Type.TOTP},
-    ]
-    session["account_authentication_methods_user"] = str(organiser.pk)
-    session.save()
+    client.cookies["sessionid"] = bench_http.organiser_session(group.pk)
     url = f"/organise/report/?group={group.pk}&period=12m"
     name = f"page organisers' member report, {members} members, 12 months"
     response = client.get(url)  # warm
