@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Sum, Value
 
 from referrals.models import Status
 from referrals.money import format_totals
@@ -199,6 +199,18 @@ def _per_member(qs, key: str):
     return qs.values_list(key).annotate(n=Count("pk")).order_by()
 
 
+def _both_sides(qs, first: tuple[str, str], second: tuple[str, str], *keys, **aggregate):
+    """(attribute, member id, *keys, aggregate) rows: ``aggregate`` grouped by each side's
+    member field (``first``/``second``: (field, the row attribute it fills)) and ``keys``,
+    both sides in one query."""
+
+    def side(field: str, attr: str):
+        labelled = qs.annotate(side=Value(attr, output_field=CharField()))
+        return labelled.values_list("side", field, *keys).annotate(**aggregate).order_by()
+
+    return side(*first).union(side(*second), all=True)
+
+
 def _put(rows: dict[int, MemberRow], pairs, attr: str) -> None:
     """Set ``attr`` on each member's row (members outside the report are skipped)."""
     for pk, value in pairs:
@@ -207,7 +219,7 @@ def _put(rows: dict[int, MemberRow], pairs, attr: str) -> None:
 
 
 def build(group: Group, start: date, end: date) -> Report:
-    """The report for ``group`` from ``start`` to ``end`` (both included): 11 queries."""
+    """The report for ``group`` from ``start`` to ``end`` (both included): 8 queries."""
     members = list(
         Membership.objects.filter(group=group)
         .filter(
@@ -219,26 +231,28 @@ def build(group: Group, start: date, end: date) -> Report:
     )
     rows = {m.pk: MemberRow(m) for m in members}
 
+    # Each figure counted per member on both sides of a slip or one-to-one: one query each
+    # (both sides' groups in a UNION ALL), not one a side.
     slips = Slip.objects.filter(group=group, referred_on__range=(start, end))
-    _put(rows, _per_member(slips, "giver"), "given")
-    _put(rows, _per_member(slips, "receiver"), "received")
+    for attr, pk, n in _both_sides(
+        slips, ("giver", "given"), ("receiver", "received"), n=Count("pk")
+    ):
+        if pk in rows:
+            setattr(rows[pk], attr, n)
 
     won = Slip.objects.filter(
         group=group, status=Status.WON, closed_on__range=(start, end), value__isnull=False
     )
-    for side, attr in (("giver", "closed_given"), ("receiver", "closed_received")):
-        for pk, currency, total in (
-            won.values_list(side, "currency").annotate(total=Sum("value")).order_by()
-        ):
-            if pk in rows:
-                getattr(rows[pk], attr)[currency] = total
+    sides = (("giver", "closed_given"), ("receiver", "closed_received"))
+    for attr, pk, currency, total in _both_sides(won, *sides, "currency", total=Sum("value")):
+        if pk in rows:
+            getattr(rows[pk], attr)[currency] = total
 
     one_to_ones = OneToOne.objects.filter(group=group, on__range=(start, end))
-    for side in ("member_low", "member_high"):
-        counts = one_to_ones.values_list(side).annotate(n=Count("pair_day", distinct=True))
-        for pk, n in counts.order_by():
-            if pk in rows:
-                rows[pk].one_to_ones += n
+    sides = (("member_low", "one_to_ones"), ("member_high", "one_to_ones"))
+    for _attr, pk, n in _both_sides(one_to_ones, *sides, n=Count("pair_day", distinct=True)):
+        if pk in rows:
+            rows[pk].one_to_ones += n
 
     # One pass over the attendance from the earliest day any figure needs: each member's
     # codes in the period, absences in the window, and the two 13-week attendance rates.
