@@ -70,12 +70,17 @@ SORT_ORDER = {
 }
 
 
+def _with_tags(contacts):
+    """The list's contacts with their tags (by name) in one query for the page."""
+    return contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+
+
 def _list_page(request: HttpRequest, contacts, sort: str, known_count: int | None = None):
     """A page of ``contacts`` in the sort picked, else in the order they come in. The total
     is ``known_count`` (from the counters) when given, else counted up to COUNT_CAP."""
     if sort in SORT_ORDER:
         contacts = contacts.order_by(*SORT_ORDER[sort])
-    contacts = contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    contacts = _with_tags(contacts)
     paginator = CountedPaginator(contacts, PAGE_SIZE, known_count=known_count)
     return paginator.get_page(request.GET.get("page"))
 
@@ -106,9 +111,7 @@ def _best_match_page(request: HttpRequest, contacts, q: str, archived: bool) -> 
         total = search.count_matches(contacts, owner, archived, q)
         number = max(math.ceil(total / PAGE_SIZE), 1)
         ids, total = ranked(number)
-    rows = search.with_reasons(contacts.filter(pk__in=ids), q).prefetch_related(
-        Prefetch("tags", queryset=Tag.objects.order_by("name"))
-    )
+    rows = _with_tags(search.with_reasons(contacts.filter(pk__in=ids), q))
     by_id = {contact.pk: contact for contact in rows}
     paginator = CountedPaginator(contacts.none(), PAGE_SIZE, known_count=total)
     return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)

@@ -10,10 +10,9 @@ template had; tests/test_group_roster.py and the group tests read it.
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from referralcrm.links import csrf_field, url_maker
+from referralcrm.links import csrf_field, escape, url_maker
 
 from .models import MembershipStatus, Role
 

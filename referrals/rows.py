@@ -10,10 +10,9 @@ the partial's; tests/test_referral_ledger.py and the browser tests read it.
 from __future__ import annotations
 
 from django.utils.dateformat import format as date_format
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from referralcrm.links import csrf_field, url_maker
+from referralcrm.links import csrf_field, escape, url_maker
 
 from .models import Direction, Status
 
