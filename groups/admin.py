@@ -30,7 +30,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from referralcrm.links import csrf_field
 
-from . import attendance_rows, invitations, report, report_rows
+from . import attendance_rows, invitations, report, report_page
 from .models import (
     ATTENDANCE_CYCLE,
     CURRENT_STATUSES,
@@ -152,39 +152,38 @@ class OrganiserSite(admin.AdminSite):
 
     # --- The member report ----------------------------------------------------------------
 
-    def _report(self, request):
+    def _report_form(self, request) -> ReportForm:
+        # The groups (and so each one's report_version) are read before any figure is.
         groups = list(Group.objects.filter(pk__in=organised_ids(request)))
-        form = ReportForm(request.GET or None, groups=groups)
-        if not form.is_valid():
-            return form, None
-        data = form.cleaned_data
-        built = report.build(data["group"], data["start"], data["end"])
-        rows = report.sort_rows(built.rows, data.get("sort") or "name")
-        return form, (built, rows)
+        return ReportForm(request.GET or None, groups=groups)
 
     def report_view(self, request):
-        form, result = self._report(request)
+        form = self._report_form(request)
+        shown = None
+        if form.is_valid():
+            data = form.cleaned_data
+            shown = report_page.page(data["group"], data["start"], data["end"], data["sort"])
         context = {
             **self.each_context(request),
             "title": "Member report",
             "form": form,
-            "report": result[0] if result else None,
-            "rows": result[1] if result else [],
-            "report_rows": report_rows.render(result[1]) if result else "",
+            "report": shown,
             "sort": request.GET.get("sort", "name"),
             "query": request.GET.urlencode(),
             "sortable": SORTABLE,
             "codes": [(c, AttendanceCode(c).label) for c in ATTENDANCE_CYCLE],
         }
         return TemplateResponse(
-            request, "organise/report.html", context, status=200 if result else 400
+            request, "organise/report.html", context, status=200 if shown else 400
         )
 
     def report_csv(self, request):
-        _form, result = self._report(request)
-        if not result:
+        form = self._report_form(request)
+        if not form.is_valid():
             return self.report_view(request)
-        built, rows = result
+        data = form.cleaned_data
+        built = report.build(data["group"], data["start"], data["end"])
+        rows = report.sort_rows(built.rows, data.get("sort") or "name")
         response = HttpResponse(report.to_csv(built, rows), content_type="text/csv; charset=utf-8")
         name = f"member-report-{built.start:%Y%m%d}-{built.end:%Y%m%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

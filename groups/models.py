@@ -101,6 +101,11 @@ class Group(models.Model):
     )
     health = models.JSONField("traffic-light thresholds", default=default_health)
     created_at = models.DateTimeField(default=timezone.now)
+    # Moves on with every write the member report reads (migration 0003's triggers: the
+    # group's slips, one-to-ones, meetings, attendance, visitors, outside numbers and
+    # memberships, its members' names, the group itself), so a report cached under it is
+    # never stale. Kept by PostgreSQL alone: a save of this row bumps it, whatever it says.
+    report_version = models.BigIntegerField(default=0, editable=False)
 
     objects = models.Manager.from_queryset(GroupQuerySet)()
 

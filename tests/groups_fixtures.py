@@ -99,3 +99,33 @@ def furnish(chapter, tag: str, today: date | None = None) -> SimpleNamespace:
     return SimpleNamespace(
         past=past, now=now, visitor=visitor, invitation=invitation, slip=slip, won=won
     )
+
+
+REPORT_COLUMNS = [
+    "seat",
+    "given",
+    "received",
+    "outside",
+    "closed_received",
+    "closed_given",
+    "one_to_ones",
+    "attendance",
+    "visitors",
+    "health",
+    "codes",
+]
+
+
+def report_table(html: str) -> dict[str, dict[str, str]]:
+    """The member report page's rows as its reader sees them: the member's name (without
+    a status note) to each column's text."""
+    import re
+
+    from django.utils.html import strip_tags
+
+    rows = {}
+    for row in re.findall(r'<tr class="member-row".*?</tr>', html, flags=re.S):
+        name = strip_tags(re.search(r"<th[^>]*>(.*?)</th>", row, flags=re.S)[1])
+        cells = [strip_tags(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        rows[name.split(" (")[0].strip()] = dict(zip(REPORT_COLUMNS, cells, strict=True))
+    return rows

@@ -25,7 +25,7 @@ from followups.models import FollowUp
 from groups.models import Attendance, GroupMeeting, OneToOne, Slip
 from groups.report import PERIODS
 from referrals.models import Direction, Introduction, Referral, Spend
-from tests.groups_fixtures import build_group, furnish
+from tests.groups_fixtures import build_group, furnish, report_table
 
 pytestmark = pytest.mark.django_db
 
@@ -220,10 +220,10 @@ def test_the_organiser_pages_scanned_do_show_the_groups_own_data(client, group):
     for shared in ("Leeds Prospect", "Leeds Winner", "Leeds need", "Alice Owner", "Bob Member"):
         assert shared in seen, shared
     report = client.get(reverse("organise:report"), {"group": group.ch.group.pk, "period": "12m"})
-    rows = {r.name: r for r in report.context["rows"]}
+    rows = report_table(report.content.decode())
     # The private one-to-one meetings count (once each), their place and notes do not show.
-    assert rows["Alice Owner"].one_to_ones == 1
-    assert rows["Bob Member"].one_to_ones == 1
+    assert rows["Alice Owner"]["one_to_ones"] == "1"
+    assert rows["Bob Member"]["one_to_ones"] == "1"
 
 
 def test_attendance_taps_answer_without_private_data(client, group):
