@@ -19,7 +19,13 @@ class GroupsConfig(AppConfig):
             widgets,
         )
 
-        dashboard.register(order=12)(widgets.group_widget)
+        # Lazy: its four queries run after first paint; users in no group get no placeholder.
+        dashboard.register(
+            order=12,
+            lazy=True,
+            placeholder="groups/widgets/group_placeholder.html",
+            shown=widgets.in_a_group,
+        )(widgets.group_widget)
         panels.register(widgets.fellow_member_panel)
         picker.register(widgets.member_suggestions)
         sharing.register(slips.share_from_ledger)

@@ -34,6 +34,11 @@ class GroupLine:
         return format_totals(sorted(self.thanks))
 
 
+def in_a_group(request) -> bool:
+    """Whether the dashboard holds a place for the group widget (one query)."""
+    return current_memberships(request.user).exists()
+
+
 def group_widget(request) -> Widget | None:
     """Next meeting and this month's slips in each of the user's groups: 1 query with no
     group, 4 with any."""

@@ -17,4 +17,7 @@ def small_steps_widget(request) -> Widget:
 def connect() -> None:
     from referralcrm import dashboard
 
-    dashboard.register(order=14)(small_steps_widget)
+    # Lazy: the stalled connection's and the thank-you's queries run after first paint.
+    dashboard.register(
+        order=14, lazy=True, placeholder="plan/widgets/small_steps_placeholder.html"
+    )(small_steps_widget)

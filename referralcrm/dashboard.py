@@ -11,7 +11,9 @@ A widget registered with ``lazy=True`` is not run with the page: the page holds 
 placeholder of the widget's size that htmx fills from ``/dashboard/widgets/<name>/`` once
 the page is shown (``hx-trigger="load"``), so a costly widget never delays the first paint
 and the page does not shift when it arrives. Its ``wide`` and ``live`` are given at
-registration, since the page is laid out before the widget runs.
+registration, since the page is laid out before the widget runs. A lazy widget that has
+nothing to show for some users is given ``shown``, a cheap check run with the page: where
+it says no, the page holds no placeholder that would later vanish.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Registered:
     wide: bool = False
     live: bool = True
     placeholder: str = ""
+    shown: Callable[[HttpRequest], bool] | None = None
 
     @property
     def name(self) -> str:
@@ -63,13 +66,15 @@ def register(
     wide: bool = False,
     live: bool = True,
     placeholder: str = "",
+    shown: Callable[[HttpRequest], bool] | None = None,
 ) -> Callable[[WidgetFn], WidgetFn]:
     """``placeholder`` (lazy widgets) names a template of the widget's shape shown until it
-    arrives, so nothing below it moves; without one, a line saying it is loading."""
+    arrives, so nothing below it moves; without one, a line saying it is loading. ``shown``
+    (lazy widgets): whether the widget has anything to show the request's user."""
 
     def decorator(fn: WidgetFn) -> WidgetFn:
         if all(existing.fn is not fn for existing in _registry):
-            entry = Registered(order, fn, lazy, wide, live, placeholder)
+            entry = Registered(order, fn, lazy, wide, live, placeholder, shown)
             if any(existing.name == entry.name for existing in _registry):
                 raise ValueError(f"two dashboard widgets are named {entry.name!r}")
             _registry.append(entry)
@@ -83,6 +88,8 @@ def widgets_for(request: HttpRequest) -> list[Widget]:
     widgets = []
     for entry in _registry:
         if entry.lazy:
+            if entry.shown is not None and not entry.shown(request):
+                continue
             widgets.append(
                 Widget(
                     "partials/lazy_widget.html",

@@ -87,6 +87,10 @@ class Page:
 # One list, easy to extend: add a page (or a dashboard widget's URL) here.
 PAGES = [
     Page("dashboard", "/dashboard/"),
+    # The dashboard's lazy widgets, each loaded by htmx once the page is shown.
+    Page("dashboard widget: small steps", "/dashboard/widgets/small-steps/"),
+    Page("dashboard widget: my groups", "/dashboard/widgets/group/"),
+    Page("dashboard widget: chart", "/dashboard/widgets/chart/"),
     Page("contact list", "/contacts/"),
     Page("contact search, GAINS word 'golf'", "/contacts/?q=golf", kind="search"),
     Page("contact search 'an'", "/contacts/?q=an", kind="search"),

@@ -116,3 +116,70 @@ def test_the_chart_arrives_after_first_paint_in_the_box_that_held_its_place(
     after = page.locator("section.widget-chart").bounding_box()
     assert page.locator("section.widget-chart.widget-loading").count() == 0
     assert abs(after["height"] - before["height"]) <= 4, (before, after)
+
+
+@pytest.fixture
+def steps_and_group(alice, bob):
+    """Alice has a stalled connection to call, a thank-you owed and a group: each of the
+    lazy widgets has something to show."""
+    from datetime import timedelta
+
+    from contacts.models import Stage
+    from referrals.models import Direction, Referral, Status
+    from tests.groups_fixtures import build_group
+
+    carl = Contact.objects.create(
+        owner=alice,
+        name="Carl Connection",
+        stage=Stage.CONNECTION,
+        created_at=timezone.now() - timedelta(days=90),
+    )
+    Referral.objects.create(
+        owner=alice,
+        direction=Direction.RECEIVED,
+        partner=carl,
+        prospect_name="Paul Prospect",
+        status=Status.WON,
+        value=Decimal("2500"),
+        closed_on=timezone.localdate() - timedelta(days=3),
+    )
+    return build_group(members=[alice, bob])
+
+
+def test_the_group_widget_holds_a_place_only_for_members_of_a_group(
+    client, alice, charlie, steps_and_group
+):
+    url = reverse("dashboard_widget", args=["group"])
+    client.force_login(alice)
+    assert f'hx-get="{url}"' in client.get(reverse("dashboard")).content.decode()
+    assert "Leeds Chapter" in client.get(url).content.decode()
+    # Charlie is in no group: no place that would later vanish, and nothing to load.
+    client.force_login(charlie)
+    assert f'hx-get="{url}"' not in client.get(reverse("dashboard")).content.decode()
+    assert client.get(url).content == b""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("name", ["small-steps", "group"])
+def test_a_lazy_widget_arrives_in_the_box_that_held_its_place(
+    page, alice, steps_and_group, name, width
+):
+    from tests.conftest import login_in_browser
+
+    page.set_viewport_size({"width": width, "height": 900})
+    held = []
+    page.route(f"**/dashboard/widgets/{name}/", lambda route: held.append(route))
+    # The introduction step loads after the small steps: its line is measured as loading.
+    page.route("**/plan/steps/introduction/", lambda route: None)
+    login_in_browser(page, alice.email)
+    placeholder = page.locator(f"section.widget-{name}.widget-loading")
+    placeholder.wait_for()
+    before = placeholder.bounding_box()
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    page.locator(f"section.widget-{name}:not(.widget-loading)").wait_for()
+    after = page.locator(f"section.widget-{name}").bounding_box()
+    assert abs(after["height"] - before["height"]) <= 4, (before, after)

@@ -345,7 +345,10 @@ def test_next_meeting_per_group_is_the_soonest_from_today(chapter, alice, client
     )
     assert {g: m.on for g, m in found.items()} == {chapter.group.pk: today, other.group.pk: soon.on}
     client.force_login(alice)
-    widget = client.get(reverse("dashboard")).content.decode()
+    page = client.get(reverse("dashboard")).content.decode()
+    url = reverse("dashboard_widget", args=["group"])
+    assert f'hx-get="{url}"' in page  # the widget's place, filled once the page is shown
+    widget = client.get(url).content.decode()
     assert f"Next meeting {today:%a} {today.day} {today:%b}" in widget
 
 
