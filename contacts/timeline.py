@@ -17,15 +17,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from referralcrm.links import escape
 
 
 @dataclass
 class Entry:
+    """One line of the timeline. ``render`` (optional), ``(obj, contact) -> str``: the
+    entry's HTML written in Python, the same markup as ``template`` (tests compare the two),
+    for kinds a contact has dozens of; the page includes ``template`` for the others."""
+
     when: datetime
     template: str
     obj: Any
     kind: str = ""
+    render: Callable[[Any, Any], str] | None = None
+    html: str = ""
 
 
 Provider = Callable[[Any, int], list[Entry]]
@@ -44,4 +54,19 @@ def entries_for(contact, limit: int = 30) -> list[Entry]:
         entries.extend(provider(contact, limit))
     far_past = timezone.make_aware(datetime(1970, 1, 1))
     entries.sort(key=lambda e: e.when or far_past, reverse=True)
-    return entries[:limit]
+    entries = entries[:limit]
+    for entry in entries:
+        if entry.render is not None:
+            entry.html = mark_safe(entry.render(entry.obj, contact))  # noqa: S308  # nosec B308, B703
+    return entries
+
+
+# --- For renderers: what the templates' filters write ----------------------------------
+
+
+def day(value, format: str = "j M Y") -> str:
+    """``{{ value|date:"j M Y" }}``, escaped (a datetime in the current time zone, as the
+    template engine gives it to the filter)."""
+    if isinstance(value, datetime):
+        value = timezone.template_localtime(value)
+    return escape(date_filter(value, format))

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.db.models import F, Prefetch
+from django.template.defaultfilters import linebreaksbr, urlencode
+from django.utils import timezone
+from django.utils.formats import localize
 
 from referralcrm.dashboard import Widget
+from referralcrm.links import escape, url_maker
 
 from . import quicklog, timeline
 from .forms import MeetingForm
@@ -57,6 +63,49 @@ def stages_widget(request) -> Widget:
     return Widget("contacts/widgets/stages.html", {"counts": stage_counts(request.user)})
 
 
+@functools.cache
+def _urls() -> dict:
+    """Reversed on first use (the URLconf is not loaded when apps are)."""
+    return {
+        "contact": url_maker("contacts:detail"),
+        "meeting_edit": url_maker("contacts:meeting_edit"),
+    }
+
+
+def _contact_url(pk: int) -> str:
+    return _urls()["contact"](pk)
+
+
+def _meeting_edit_url(pk: int) -> str:
+    return _urls()["meeting_edit"](pk)
+
+
+def meeting_html(m: Meeting, contact: Contact) -> str:
+    """contacts/timeline/meeting.html, in Python."""
+    at = timezone.template_localtime(m.occurred_at)
+    out = [
+        f'<div class="spread">\n  <strong>{escape(m.get_kind_display())}</strong>\n'
+        f'  <small class="muted" title="{escape(localize(at))}">'
+        f"{timeline.day(at, 'j M Y, H:i')}</small>\n</div>\n"
+    ]
+    others = list(m.attendees.all())
+    if len(others) > 1:
+        last = len(others) - 1
+        links = "".join(
+            f'<a href="{_contact_url(c.pk)}">{escape(c.name)}</a>{", " if i < last else ""}'
+            for i, c in enumerate(others)
+            if c.pk != contact.pk
+        )
+        out.append(f"<small>with {links}</small>\n")
+    if m.place:
+        out.append(f'<small class="muted"> at {escape(m.place)}</small>\n')
+    if m.notes:
+        out.append(f"<p>{linebreaksbr(m.notes, autoescape=True)}</p>\n")
+    back = escape(urlencode(_contact_url(contact.pk)))
+    out.append(f'<small><a href="{_meeting_edit_url(m.pk)}?next={back}">Edit</a></small>\n')
+    return "".join(out)
+
+
 def meeting_entries(contact: Contact, limit: int) -> list[timeline.Entry]:
     meetings = (
         contact.meetings.all()
@@ -64,6 +113,8 @@ def meeting_entries(contact: Contact, limit: int) -> list[timeline.Entry]:
         .order_by("-occurred_at")[:limit]
     )
     return [
-        timeline.Entry(m.occurred_at, "contacts/timeline/meeting.html", m, "meeting")
+        timeline.Entry(
+            m.occurred_at, "contacts/timeline/meeting.html", m, "meeting", render=meeting_html
+        )
         for m in meetings
     ]

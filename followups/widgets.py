@@ -7,6 +7,7 @@ from django.utils import timezone
 from contacts import timeline
 from contacts.models import Contact
 from referralcrm.dashboard import Widget
+from referralcrm.links import escape
 
 from .models import FollowUp
 
@@ -26,6 +27,16 @@ def due_widget(request) -> Widget:
     return Widget("followups/widgets/due.html", {"items": items, "today": today})
 
 
+def followup_html(f: FollowUp, contact) -> str:
+    """followups/timeline/followup.html, in Python."""
+    title = escape(f.title)
+    done = f.status == "done"
+    return (
+        f'<div class="spread">\n  <span>{f"✓ <s>{title}</s>" if done else f"☐ {title}"}</span>\n'
+        f'  <small class="muted">follow-up, due {timeline.day(f.due_on)}</small>\n</div>\n'
+    )
+
+
 def followup_entries(contact: Contact, limit: int) -> list[timeline.Entry]:
     items = contact.followups.order_by("-due_on")[:limit]
     tz = timezone.get_current_timezone()
@@ -35,6 +46,7 @@ def followup_entries(contact: Contact, limit: int) -> list[timeline.Entry]:
             "followups/timeline/followup.html",
             f,
             "followup",
+            followup_html,
         )
         for f in items
     ]

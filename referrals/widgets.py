@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from contacts import timeline
 from referralcrm.dashboard import Widget
+from referralcrm.links import escape
 
 from . import charts, reciprocity, rollups
 from .models import Introduction, Referral, Spend
@@ -68,12 +69,49 @@ def _at(day) -> datetime:
     return datetime.combine(day, time(12), tzinfo=timezone.get_current_timezone())
 
 
+def referral_html(r: Referral, contact) -> str:
+    """referrals/timeline/referral.html, in Python."""
+    side = "Referral given" if r.direction == "given" else "Referral received"
+    return (
+        f'<div class="spread">\n  <span><strong>{side}</strong>:\n'
+        f'    <a href="{escape(r.get_absolute_url())}">{escape(r.prospect_name)}</a></span>\n'
+        f'  <small class="muted">{timeline.day(r.referred_on)}</small>\n</div>\n'
+        f'<small><span class="badge status-{escape(r.status)}">'
+        f"{escape(r.get_status_display())}</span> {escape(r.value_display)}</small>\n"
+    )
+
+
+def introduction_html(i: Introduction, contact) -> str:
+    """referrals/timeline/introduction.html, in Python."""
+    a, b = i.contact_a, i.contact_b
+    reason = f" · {escape(i.reason_a)}" if i.reason_a else ""
+    return (
+        f'<div class="spread">\n  <span><strong>Introduction</strong>: '
+        f'<a href="{escape(a.get_absolute_url())}">{escape(a.name)}</a> ↔ '
+        f'<a href="{escape(b.get_absolute_url())}">{escape(b.name)}</a></span>\n'
+        f'  <small class="muted">{timeline.day(i.introduced_on)}</small>\n</div>\n'
+        f"<small>{escape(i.get_outcome_display())}{reason}</small>\n"
+    )
+
+
+def spend_html(s: Spend, contact) -> str:
+    """referrals/timeline/spend.html, in Python."""
+    description = f": {escape(s.description)}" if s.description else ""
+    return (
+        f'<div class="spread">\n  <span><strong>Spent {escape(s.amount_display)}</strong>'
+        f"{description}</span>\n"
+        f'  <small class="muted">{timeline.day(s.spent_on)}</small>\n</div>\n'
+    )
+
+
 def referral_entries(contact, limit: int) -> list[timeline.Entry]:
     rows = Referral.objects.filter(owner_id=contact.owner_id, partner=contact).order_by(
         "-referred_on", "-pk"
     )[:limit]
     return [
-        timeline.Entry(_at(r.referred_on), "referrals/timeline/referral.html", r, "referral")
+        timeline.Entry(
+            _at(r.referred_on), "referrals/timeline/referral.html", r, "referral", referral_html
+        )
         for r in rows
     ]
 
@@ -87,7 +125,11 @@ def introduction_entries(contact, limit: int) -> list[timeline.Entry]:
     )
     return [
         timeline.Entry(
-            _at(i.introduced_on), "referrals/timeline/introduction.html", i, "introduction"
+            _at(i.introduced_on),
+            "referrals/timeline/introduction.html",
+            i,
+            "introduction",
+            introduction_html,
         )
         for i in rows
     ]
@@ -98,5 +140,6 @@ def spend_entries(contact, limit: int) -> list[timeline.Entry]:
         "-spent_on", "-pk"
     )[:limit]
     return [
-        timeline.Entry(_at(s.spent_on), "referrals/timeline/spend.html", s, "spend") for s in rows
+        timeline.Entry(_at(s.spent_on), "referrals/timeline/spend.html", s, "spend", spend_html)
+        for s in rows
     ]
