@@ -12,6 +12,7 @@ merges all entries by date. ``contacts`` never imports the other apps.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from typing import Any
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from referralcrm.links import escape
 
@@ -67,6 +69,16 @@ def entries_for(contact, limit: int = 30) -> list[Entry]:
 def day(value, format: str = "j M Y") -> str:
     """``{{ value|date:"j M Y" }}``, escaped (a datetime in the current time zone, as the
     template engine gives it to the filter)."""
+    zone = None
     if isinstance(value, datetime):
         value = timezone.template_localtime(value)
+        # Aware datetimes of one instant are equal in every zone: the zone is in the key.
+        zone = (value.utcoffset(), value.tzname())
+    return _formatted(value, zone, format, get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value, zone, format: str, language: str | None) -> str:
+    """Formatting a date reads its month's name from the translations (~50 µs): the same
+    days come back on every page, so each is formatted once per zone and language."""
     return escape(date_filter(value, format))
