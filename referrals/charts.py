@@ -8,7 +8,11 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from referralcrm.links import escape
 
 from . import rollups
 from .models import Direction, Referral, Status
@@ -129,3 +133,59 @@ def _aggregate(user, partner, since: date, currency: str):
 
 def _as_date(value) -> date:
     return value.date() if hasattr(value, "date") else value
+
+
+# --- Markup --------------------------------------------------------------------------------
+
+EMPTY = (
+    '<p class="muted">No referrals in the last 12 months yet: the chart fills in as you log '
+    "them.</p>"
+)
+
+
+def render(chart: Chart, id: str = "main") -> SafeString:
+    """referrals/_chart.html, in Python (~50 shapes whose coordinates the template engine
+    formatted one filter at a time; tests compare the two). Numbers go through the same
+    ``floatformat``; every text is escaped."""
+    if not chart.has_data:
+        return mark_safe(EMPTY)  # noqa: S308  # nosec B308, B703
+    id = escape(id or "main")
+    bottom, width = chart.plot_bottom, chart.bar_width
+    out = [
+        '<figure class="chart">\n'
+        f'<svg viewBox="0 0 {chart.width} {chart.height}" role="img" '
+        f'aria-labelledby="chart-title-{id}" preserveAspectRatio="xMidYMid meet">\n'
+        f'<title id="chart-title-{id}">Referrals given and received per month, and closed '
+        f"value in {escape(chart.currency)}, last 12 months</title>\n"
+        f'<line x1="{chart.pad_left}" y1="{bottom}" x2="{chart.width}" y2="{bottom}" '
+        'class="axis"/>\n'
+        f'<text x="2" y="20" class="tick">{chart.max_count}</text>\n'
+    ]
+    for series, kind in ((chart.given, "given"), (chart.received, "received")):
+        out.extend(
+            f'<rect x="{floatformat(bar.x, 1)}" y="{floatformat(bar.y, 1)}" width="{width}" '
+            f'height="{floatformat(bar.height, 1)}" class="bar-{kind}"><title>'
+            f"{escape(bar.label)}: {bar.value} {kind}</title></rect>\n"
+            for bar in series
+        )
+    out.append(f'<polyline points="{escape(chart.value_points)}" class="value-line"/>\n')
+    out.extend(
+        f'<circle cx="{floatformat(dot["x"], 1)}" cy="{floatformat(dot["y"], 1)}" r="3" '
+        f'class="value-dot"><title>{escape(dot["label"])} closed</title></circle>'
+        for dot in chart.value_dots
+    )
+    out.extend(
+        f'<text x="{floatformat(m["x"], 1)}" y="{chart.height - 8}" class="tick" '
+        f'text-anchor="middle">{escape(m["label"])}</text>'
+        for m in chart.months
+    )
+    peak = f" (peak {escape(chart.max_value_label)})" if chart.max_value_label else ""
+    out.append(
+        "\n</svg>\n"
+        '<figcaption class="legend">\n'
+        '<span><i class="swatch bar-given"></i> given</span>\n'
+        '<span><i class="swatch bar-received"></i> received</span>\n'
+        f'<span><i class="swatch value-line-swatch"></i> closed value{peak}</span>\n'
+        "</figcaption>\n</figure>"
+    )
+    return mark_safe("".join(out))  # noqa: S308  # nosec B308, B703

@@ -49,8 +49,11 @@ def who_to_ask_widget(request) -> Widget:
 
 
 def chart_widget(request) -> Widget:
+    chart = charts.monthly_chart(request.user)
     return Widget(
-        "referrals/widgets/chart.html", {"chart": charts.monthly_chart(request.user)}, wide=True
+        "referrals/widgets/chart.html",
+        {"chart": chart, "chart_html": charts.render(chart, "dashboard")},
+        wide=True,
     )
 
 
@@ -59,7 +62,9 @@ def reciprocity_panel(request, contact) -> Widget:
         "referrals/panels/reciprocity.html",
         {
             "balance": reciprocity.balance_for(request.user, contact),
-            "chart": charts.monthly_chart(request.user, partner=contact),
+            "chart_html": charts.render(
+                charts.monthly_chart(request.user, partner=contact), "partner"
+            ),
             "contact": contact,
         },
     )

@@ -632,6 +632,19 @@ def test_monthly_chart_counts_per_month(alice, susan, raj, charlie, charlies_con
     assert [b.value for b in partner_chart.given] == [0] * 11 + [1]
     assert sum(b.value for b in partner_chart.received) == 0
 
+    # Rendered in Python: the markup of the template it replaced, with and without a value.
+    for drawn, id in [(chart, "dashboard"), (partner_chart, "partner"), (chart, "")]:
+        _assert_rendered_as_the_template(drawn, id)
+    assert "(peak $1,000)" in charts.render(chart) and "(peak" not in charts.render(partner_chart)
+
+
+def _assert_rendered_as_the_template(chart, id: str) -> None:
+    from django.template.loader import render_to_string
+    from django.test.html import parse_html
+
+    expected = render_to_string("referrals/_chart.html", {"chart": chart, "id": id})
+    assert parse_html(charts.render(chart, id)) == parse_html(expected)
+
 
 def test_monthly_chart_without_data_is_flat(alice, susan):
     make_referral(alice, susan, referred_on=_month_before(_today(), 13))
@@ -641,6 +654,7 @@ def test_monthly_chart_without_data_is_flat(alice, susan):
     assert not chart.has_data
     assert all(b.height == 0 for b in chart.given + chart.received)
     assert chart.max_value_label == ""
+    _assert_rendered_as_the_template(chart, "dashboard")
 
 
 # --- Money -----------------------------------------------------------------------------
