@@ -426,6 +426,7 @@ def schedule(
 # Which contact fields of each input model count; their values when loaded are kept so
 # moving a referral from one partner to another refreshes both.
 @cache
+@cache  # read as each of these rows is loaded (post_init): built once
 def _input_fields() -> dict:
     from referrals.models import Introduction, Referral, Spend
 
