@@ -63,25 +63,9 @@ def stages_widget(request) -> Widget:
     return Widget("contacts/widgets/stages.html", {"counts": stage_counts(request.user)})
 
 
-@functools.cache
-def _urls() -> dict:
-    """Reversed on first use (the URLconf is not loaded when apps are)."""
-    return {
-        "contact": url_maker("contacts:detail"),
-        "meeting_edit": url_maker("contacts:meeting_edit"),
-    }
-
-
-def _contact_url(pk: int) -> str:
-    return _urls()["contact"](pk)
-
-
-def _meeting_edit_url(pk: int) -> str:
-    return _urls()["meeting_edit"](pk)
-
-
-def meeting_html(m: Meeting, contact: Contact) -> str:
-    """contacts/timeline/meeting.html, in Python."""
+def meeting_html(m: Meeting, contact: Contact, *, contact_url, edit_url) -> str:
+    """contacts/timeline/meeting.html, in Python (``contact_url``, ``edit_url``: the page's
+    ``url_maker``s of those routes)."""
     at = timezone.template_localtime(m.occurred_at)
     out = [
         f'<div class="spread">\n  <strong>{escape(m.get_kind_display())}</strong>\n'
@@ -92,7 +76,7 @@ def meeting_html(m: Meeting, contact: Contact) -> str:
     if len(others) > 1:
         last = len(others) - 1
         links = "".join(
-            f'<a href="{_contact_url(c.pk)}">{escape(c.name)}</a>{", " if i < last else ""}'
+            f'<a href="{contact_url(c.pk)}">{escape(c.name)}</a>{", " if i < last else ""}'
             for i, c in enumerate(others)
             if c.pk != contact.pk
         )
@@ -101,8 +85,8 @@ def meeting_html(m: Meeting, contact: Contact) -> str:
         out.append(f'<small class="muted"> at {escape(m.place)}</small>\n')
     if m.notes:
         out.append(f"<p>{linebreaksbr(m.notes, autoescape=True)}</p>\n")
-    back = escape(urlencode(_contact_url(contact.pk)))
-    out.append(f'<small><a href="{_meeting_edit_url(m.pk)}?next={back}">Edit</a></small>\n')
+    back = escape(urlencode(contact_url(contact.pk)))
+    out.append(f'<small><a href="{edit_url(m.pk)}?next={back}">Edit</a></small>\n')
     return "".join(out)
 
 
@@ -112,9 +96,13 @@ def meeting_entries(contact: Contact, limit: int) -> list[timeline.Entry]:
         .prefetch_related(Prefetch("attendees", queryset=Contact.objects.only("pk", "name")))
         .order_by("-occurred_at")[:limit]
     )
+    # Each route reversed once for the page, not once a meeting.
+    render = functools.partial(
+        meeting_html,
+        contact_url=url_maker("contacts:detail"),
+        edit_url=url_maker("contacts:meeting_edit"),
+    )
     return [
-        timeline.Entry(
-            m.occurred_at, "contacts/timeline/meeting.html", m, "meeting", render=meeting_html
-        )
+        timeline.Entry(m.occurred_at, "contacts/timeline/meeting.html", m, "meeting", render)
         for m in meetings
     ]

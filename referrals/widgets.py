@@ -49,10 +49,10 @@ def who_to_ask_widget(request) -> Widget:
 
 
 def chart_widget(request) -> Widget:
-    chart = charts.monthly_chart(request.user)
+    chart = charts.render(charts.monthly_chart(request.user), "dashboard")
     return Widget(
         "referrals/widgets/chart.html",
-        {"chart": chart, "chart_html": charts.render(chart, "dashboard")},
+        {"chart_html": chart},
         wide=True,
     )
 
