@@ -352,6 +352,18 @@ def test_widget_queries_are_fixed(alice, net, django_assert_max_num_queries, siz
 
 
 @pytest.mark.parametrize("size", list(SIZES))
+def test_widget_url_queries_are_fixed(
+    alice_client, alice, net, django_assert_max_num_queries, size
+):
+    """The widget as htmx loads it into the dashboard: the session, the user, its queries."""
+    grow(alice, SIZES[size])
+    dashboard(alice_client)  # warm up
+    with django_assert_max_num_queries(WIDGET_QUERIES + 2):
+        response = alice_client.get(reverse("dashboard_widget", args=["small-steps"]))
+    assert "Call Carl Connection" in text_of(response)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
 def test_introduction_fragment_queries_are_fixed(
     alice_client, alice, net, django_assert_max_num_queries, size
 ):
