@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
-from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -143,10 +142,20 @@ EMPTY = (
 )
 
 
+TENTH = Decimal("0.1")
+
+
+def one_place(x: float) -> str:
+    """``{{ x|floatformat:1 }}`` of a coordinate: its repr rounded half up to one decimal
+    place, as the filter does, without its localisation (a coordinate is never grouped or
+    written with a decimal comma); ~15 times faster, and a chart has a hundred."""
+    return format(Decimal(repr(x)).quantize(TENTH, ROUND_HALF_UP), "f")
+
+
 def render(chart: Chart, id: str = "main") -> SafeString:
     """referrals/_chart.html, in Python (~50 shapes whose coordinates the template engine
-    formatted one filter at a time; tests compare the two). Numbers go through the same
-    ``floatformat``; every text is escaped."""
+    formatted one filter at a time; tests compare the two). Coordinates are rounded as its
+    ``floatformat:1`` rounds them (``one_place``); every text is escaped."""
     if not chart.has_data:
         return mark_safe(EMPTY)  # noqa: S308  # nosec B308, B703
     id = escape(id or "main")
@@ -163,19 +172,19 @@ def render(chart: Chart, id: str = "main") -> SafeString:
     ]
     for series, kind in ((chart.given, "given"), (chart.received, "received")):
         out.extend(
-            f'<rect x="{floatformat(bar.x, 1)}" y="{floatformat(bar.y, 1)}" width="{width}" '
-            f'height="{floatformat(bar.height, 1)}" class="bar-{kind}"><title>'
+            f'<rect x="{one_place(bar.x)}" y="{one_place(bar.y)}" width="{width}" '
+            f'height="{one_place(bar.height)}" class="bar-{kind}"><title>'
             f"{escape(bar.label)}: {bar.value} {kind}</title></rect>\n"
             for bar in series
         )
     out.append(f'<polyline points="{escape(chart.value_points)}" class="value-line"/>\n')
     out.extend(
-        f'<circle cx="{floatformat(dot["x"], 1)}" cy="{floatformat(dot["y"], 1)}" r="3" '
+        f'<circle cx="{one_place(dot["x"])}" cy="{one_place(dot["y"])}" r="3" '
         f'class="value-dot"><title>{escape(dot["label"])} closed</title></circle>'
         for dot in chart.value_dots
     )
     out.extend(
-        f'<text x="{floatformat(m["x"], 1)}" y="{chart.height - 8}" class="tick" '
+        f'<text x="{one_place(m["x"])}" y="{chart.height - 8}" class="tick" '
         f'text-anchor="middle">{escape(m["label"])}</text>'
         for m in chart.months
     )

@@ -646,6 +646,18 @@ def _assert_rendered_as_the_template(chart, id: str) -> None:
     assert parse_html(charts.render(chart, id)) == parse_html(expected)
 
 
+def test_chart_coordinates_round_as_floatformat_does():
+    from django.template.defaultfilters import floatformat
+
+    # Halves on either side of each rounding, exact tenths, whole numbers, long fractions
+    # (the chart's own slots are 606 / 12 * i + ...), floats whose repr is below the half.
+    values = [0.0, 0.05, 0.15, 0.25, 0.35, 2.675, 34.0, 34.04, 34.05, 34.95, 99.95, 192.0]
+    values += [34 + 50.5 * i + 50.5 * 0.12 for i in range(12)]
+    values += [178 * n / 7 for n in range(8)] + [1 / 3, 2 / 3, 1e-9, 1234567.25]
+    for value in values:
+        assert charts.one_place(value) == floatformat(value, 1), value
+
+
 def test_monthly_chart_without_data_is_flat(alice, susan):
     make_referral(alice, susan, referred_on=_month_before(_today(), 13))
 
