@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.contact_list, name="list"),
     path("new/", views.contact_create, name="create"),
     path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/panels/<slug:name>/", views.contact_panel, name="panel"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/archive/", views.contact_archive, name="archive"),
     path("<int:pk>/touch/", views.contact_touch, name="touch"),

@@ -7,10 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import Case, Count, F, Prefetch, When
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from referralcrm.http import parse_id, safe_next
 from referralcrm.paging import CountedPaginator
@@ -285,6 +285,19 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **occasions.section_context(contact, contact.occasions.all()),
     }
     return render(request, "contacts/contact_detail.html", context)
+
+
+@login_required
+@require_GET
+def contact_panel(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One lazy panel of the contact page, which htmx swaps in for its placeholder."""
+    if name not in panels.lazy_names():
+        raise Http404
+    contact = _get_contact(request, pk)
+    panel = panels.lazy_panel(request, contact, name)
+    if panel is None:
+        return HttpResponse("")  # nothing to show: the placeholder goes
+    return render(request, "contacts/panel.html", {"panel": panel})
 
 
 def _render_section(request, contact: Contact, kind: str, form=None, status=200):

@@ -17,7 +17,12 @@ class ReferralsConfig(AppConfig):
         dashboard.register(
             order=60, lazy=True, wide=True, placeholder="referrals/widgets/chart_placeholder.html"
         )(widgets.chart_widget)
-        panels.register(widgets.reciprocity_panel)
+        # Six aggregates and a chart: after the contact's page is shown.
+        panels.register(
+            widgets.reciprocity_panel,
+            lazy=True,
+            placeholder="referrals/panels/reciprocity_placeholder.html",
+        )
         timeline.register(widgets.referral_entries)
         timeline.register(widgets.introduction_entries)
         timeline.register(widgets.spend_entries)

@@ -96,6 +96,7 @@ PAGES = [
     Page("contact search 'an'", "/contacts/?q=an", kind="search"),
     Page("typeahead 'an'", "/contacts/typeahead/?q=an", kind="typeahead"),
     Page("contact page", "/contacts/{contact}/"),
+    Page("contact page panel: reciprocity", "/contacts/{contact}/panels/reciprocity/"),
     Page("ledger", "/referrals/"),
     Page("introductions", "/referrals/introductions/"),
     Page("spends", "/referrals/spends/"),

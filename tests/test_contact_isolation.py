@@ -105,6 +105,11 @@ def _post_data() -> dict:
 # (name, how to build the URL from alice's data, methods the view accepts)
 ROUTES = [
     ("detail", lambda d: reverse("contacts:detail", args=[d.contact.pk]), ["get"]),
+    (
+        "panel",
+        lambda d: reverse("contacts:panel", args=[d.contact.pk, "reciprocity"]),
+        ["get"],
+    ),
     ("edit", lambda d: reverse("contacts:edit", args=[d.contact.pk]), ["get", "post"]),
     ("archive", lambda d: reverse("contacts:archive", args=[d.contact.pk]), ["post"]),
     ("delete", lambda d: reverse("contacts:delete", args=[d.contact.pk]), ["get", "post"]),
@@ -151,7 +156,9 @@ def test_owner_can_open_it(alice_client, alices, name, url):
     response = alice_client.get(url(alices))
     assert response.status_code == 200
     html = response.content.decode()
-    assert alices.contact.name in html or alices.fact.text in html
+    ledger_link = f"?partner={alices.contact.pk}"  # the reciprocity panel's, of this contact
+    shown = (alices.contact.name, alices.fact.text, ledger_link)
+    assert any(marker in html for marker in shown)
 
 
 @pytest.mark.parametrize(("name", "url", "method"), CASES)

@@ -28,7 +28,7 @@ MAX_QUERIES = {
     "list": 6,
     "search": 6,
     "stalled": 6,
-    "detail": 19,  # 17 + the contact's occasions + its merge records (timeline)
+    "detail": 13,  # 11 + the contact's occasions + its merge records (timeline)
     "dashboard": 17,  # 14 + plan's small steps widget (dismissals, call step, thank-you step)
 }
 

@@ -358,7 +358,10 @@ def test_charlies_contact_page_counts_only_his_referrals(charlie_client, alices,
         closed_on=timezone.localdate(),
     )
 
-    response = charlie_client.get(charlies.gus.get_absolute_url())
+    page = charlie_client.get(charlies.gus.get_absolute_url())
+    panel = charlie_client.get(reverse("contacts:panel", args=[charlies.gus.pk, "reciprocity"]))
 
-    assert response.status_code == 200
-    assert "You have sent Gus 1 referral; Gus has sent you 0." in response.content.decode()
+    assert page.status_code == panel.status_code == 200
+    assert "You have sent Gus 1 referral; Gus has sent you 0." in panel.content.decode()
+    for response in (page, panel):
+        assert "Priya Privateprospect" not in response.content.decode()

@@ -491,8 +491,13 @@ def test_balance_keeps_currencies_apart(alice, susan):
 
 
 def test_contact_page_shows_the_reciprocity_sentence(alice_client, susan, susans_history):
-    html = alice_client.get(susan.get_absolute_url()).content.decode()
+    page = alice_client.get(susan.get_absolute_url()).content.decode()
+    panel_url = reverse("contacts:panel", args=[susan.pk, "reciprocity"])
+    # The page holds the panel's place; htmx fetches it once the page is shown.
+    assert f'hx-get="{panel_url}" hx-trigger="load"' in page
+    assert "You have sent Susan" not in page
 
+    html = alice_client.get(panel_url).content.decode()
     assert (
         "You have sent Susan 2 referrals worth $3,000; Susan has sent you 2 worth $2,500." in html
     )

@@ -40,7 +40,8 @@ MAX_QUERIES = {
     "intros": 4,
     "spends": 5,
     "who-to-ask": 3,
-    "contact": 18,  # + occasions and merge records (portability timeline)
+    "contact": 12,  # + occasions and merge records (portability timeline)
+    "reciprocity-panel": 9,  # the contact page's lazy panel: 4 aggregates and the chart's 2
     "dashboard": 14,  # 11 + plan's small steps widget (dismissals, call step, thank-you step)
     "dashboard-chart": 4,  # the lazy 12-month chart: counts and closed values by month
 }
@@ -115,6 +116,9 @@ PAGES = {
     "spends": lambda net: reverse("referrals:spends"),
     "who-to-ask": lambda net: reverse("referrals:who_to_ask"),
     "contact": lambda net: net.people[0].get_absolute_url(),
+    "reciprocity-panel": lambda net: reverse(
+        "contacts:panel", args=[net.people[0].pk, "reciprocity"]
+    ),
     "dashboard": lambda net: reverse("dashboard"),
     "dashboard-chart": lambda net: reverse("dashboard_widget", args=["chart"]),
 }
@@ -137,9 +141,11 @@ def _shows_the_ledger(page: str, response, size: str) -> None:
     elif page == "who-to-ask":
         assert "You sent" in html
     elif page == "contact":
+        assert "Prospect 000" in html  # a referral on the timeline
+        assert "panel-reciprocity panel-loading" in html  # the panel comes after
+    elif page == "reciprocity-panel":
         assert "You have sent Partner" in html
         assert '<figure class="chart">' in html
-        assert "Prospect 000" in html  # a referral on the timeline
     elif page == "dashboard":
         assert "Prospect 0" in html
         assert "widget-chart widget-wide widget-loading" in html  # the chart comes after
