@@ -33,7 +33,11 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits: no quote, colon, & | ! ( )
 
 # Over contacts' and GAINS facts' ``search_vector`` (a fact's is its text, unweighted).
 MATCHES = "{t}.search_vector @@ to_tsquery('contacts_search', %s)"
-RANK = "ts_rank_cd({t}.search_vector, to_tsquery('contacts_search', %s))"
+# ts_rank: a word's mentions score at most about their highest weight and one of them at
+# least 0.6 of it (name A 1.0; company, profession, tags B 0.4; city C 0.2; GAINS D 0.1), so
+# one mention in a weightier part outranks any number of the same word in lighter ones.
+# ts_rank_cd adds up every cover (six GAINS mentions outranked a company), and costs more.
+RANK = "ts_rank({t}.search_vector, to_tsquery('contacts_search', %s))"
 # Over contacts' ``search_text``, by trigram.
 CONTAINS = "{t}.search_text LIKE '%%' || contacts_search_normalise(%s) || '%%'"
 SIMILAR = "{t}.search_text %%> contacts_search_normalise(%s)"
@@ -90,7 +94,7 @@ def matching(contacts, text: str):
 
 def ranked(contacts, text: str):
     """``search(text)``, best match first, each with its ``search_reason``: words in the
-    name outrank company, profession and tags, then city, then GAINS (ts_rank_cd over the
+    name outrank company, profession and tags, then city, then GAINS (ts_rank over the
     weighted document), then by name. (Trigram similarity is no tie-break here: it costs
     more than the rank on every match; it ranks ``near`` instead.)"""
     found = contacts.search(text)
@@ -106,7 +110,7 @@ def ranked(contacts, text: str):
 # inner query, so the count over the window carries ids and ranks, not documents.
 RANKED_PAGE = """
 SELECT contact_id, count(*) OVER () FROM (
-    SELECT r.contact_id, r.name, ts_rank_cd(r.search_vector, q.query) AS rank
+    SELECT r.contact_id, r.name, ts_rank(r.search_vector, q.query) AS rank
     FROM contacts_searchrank r, to_tsquery('contacts_search', %s) AS q(query)
     WHERE r.owner_id = %s AND r.is_archived = %s AND r.search_vector @@ q.query
     OFFSET 0

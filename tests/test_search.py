@@ -131,6 +131,27 @@ def test_a_name_match_ranks_before_a_gains_match(alice_client, network):
     assert listed(response) == ["Wendy Wedding", "Annabel Lee", "Raj Patel"]
 
 
+@pytest.mark.parametrize("best", ["name", "company", "city"])
+def test_one_mention_in_a_weightier_part_outranks_many_in_gains(alice_client, alice, best):
+    # Kite is in Gus's GAINS six times; once in the other's name, company or city.
+    gus = Contact.objects.create(owner=alice, name="Gus Many")
+    GainsFact.objects.bulk_create(
+        GainsFact(owner=alice, contact=gus, kind=kind, text=f"Kite surfing, kite {i}")
+        for i, kind in enumerate(list(GainsKind) * 2)
+        if i < 6
+    )
+    fields = {"name": "Kit Kiteley"} if best == "name" else {"name": "Zed One", best: "Kiteworks"}
+    one = Contact.objects.create(owner=alice, **fields)
+    # The best-match page, and (a filter picked) the ranked queryset.
+    for params in ({"q": "kite"}, {"q": "kite", "stage": one.stage}):
+        response = alice_client.get(reverse("contacts:list"), params)
+        assert listed(response) == [one.name, "Gus Many"]
+    assert [c.name for c in search.ranked(Contact.objects.for_user(alice), "kite")] == [
+        one.name,
+        "Gus Many",
+    ]
+
+
 def test_an_explicit_sort_wins_over_relevance(alice_client, network):
     alice = network["raj"].owner
     Contact.objects.create(owner=alice, name="Wendy Wedding")
