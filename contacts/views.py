@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from referralcrm.http import parse_id, safe_next
 from referralcrm.paging import CountedPaginator
 
-from . import counters, occasions, panels, picker, quicklog, search, timeline
+from . import cards, counters, occasions, panels, picker, quicklog, search, timeline
 from .forms import ContactFilterForm, ContactForm, GainsFactForm, MeetingEditForm, MeetingForm
 from .meetings import delete_meeting, log_meeting, refresh_touches
 from .models import (
@@ -154,6 +154,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "cards": cards.render(page.object_list),
         "querystring": querystring.urlencode(),
         "filtering": any(filters.get(k) for k in ("q", "stage", "tag", "stalled", "archived")),
         "sort": sort,
