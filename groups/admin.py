@@ -312,13 +312,21 @@ def _attendance_error(meeting: GroupMeeting) -> str:
 
 
 def _attendance_rows(meeting: GroupMeeting) -> list[dict]:
+    """Each current member's row: only what an item shows (name, seat, mark), as a group
+    has hundreds and a full user row cost more to load than its item to write."""
     members = (
         Membership.objects.filter(group=meeting.group)
         .filter(status__in=CURRENT_STATUSES, joined_on__lte=meeting.on)
         .select_related("user")
+        .only("pk", "seat", "user_id", "user__display_name", "user__email")
         .order_by("user__display_name", "user__email", "pk")
     )
-    marks = {a.membership_id: a for a in Attendance.objects.filter(meeting=meeting)}
+    marks = {
+        a.membership_id: a
+        for a in Attendance.objects.filter(meeting=meeting).only(
+            "pk", "membership_id", "code", "substitute_name"
+        )
+    }
     return [{"membership": m, "attendance": marks.get(m.pk)} for m in members]
 
 
