@@ -15,6 +15,20 @@ from django.utils.timesince import timesince
 
 from referralcrm.links import escape, url_maker
 
+# What a card shows (the list loads only these): the owner for the search reason's query.
+FIELDS = (
+    "pk",
+    "owner_id",
+    "name",
+    "company",
+    "profession",
+    "stage",
+    "strength",
+    "last_touched_at",
+    "touch_due_at",
+    "is_archived",
+)
+
 
 def render(contacts, now=None) -> SafeString:
     """The cards of these contacts (each with its tags prefetched, and on a search page its

@@ -71,8 +71,10 @@ SORT_ORDER = {
 
 
 def _with_tags(contacts):
-    """The list's contacts with their tags (by name) in one query for the page."""
-    return contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    """The list's contacts, with only what their cards show, and their tags (by name) in one
+    query for the page."""
+    tags = Tag.objects.order_by("name").only("pk", "name")
+    return contacts.only(*cards.FIELDS).prefetch_related(Prefetch("tags", queryset=tags))
 
 
 def _list_page(request: HttpRequest, contacts, sort: str, known_count: int | None = None):
