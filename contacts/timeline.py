@@ -20,6 +20,7 @@ from typing import Any
 
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
@@ -77,8 +78,16 @@ def day(value, format: str = "j M Y") -> str:
     return _formatted(value, zone, format, get_language())
 
 
+def stamp(value: datetime) -> str:
+    """``{{ value }}`` of an aware datetime (its localised date and time in the current time
+    zone), escaped, formatted once per instant, zone and language as ``day`` does."""
+    value = timezone.template_localtime(value)
+    return _formatted(value, (value.utcoffset(), value.tzname()), None, get_language())
+
+
 @functools.lru_cache(maxsize=4096)
-def _formatted(value, zone, format: str, language: str | None) -> str:
+def _formatted(value, zone, format: str | None, language: str | None) -> str:
     """Formatting a date reads its month's name from the translations (~50 µs): the same
-    days come back on every page, so each is formatted once per zone and language."""
-    return escape(date_filter(value, format))
+    days come back on every page, so each is formatted once per zone and language. No
+    ``format``: what ``{{ value }}`` writes (``localize``)."""
+    return escape(localize(value) if format is None else date_filter(value, format))

@@ -7,7 +7,6 @@ import functools
 from django.db.models import F, Prefetch
 from django.template.defaultfilters import linebreaksbr, urlencode
 from django.utils import timezone
-from django.utils.formats import localize
 
 from referralcrm.dashboard import Widget
 from referralcrm.links import escape, url_maker
@@ -69,7 +68,7 @@ def meeting_html(m: Meeting, contact: Contact, *, contact_url, edit_url) -> str:
     at = timezone.template_localtime(m.occurred_at)
     out = [
         f'<div class="spread">\n  <strong>{escape(m.get_kind_display())}</strong>\n'
-        f'  <small class="muted" title="{escape(localize(at))}">'
+        f'  <small class="muted" title="{timeline.stamp(at)}">'
         f"{timeline.day(at, 'j M Y, H:i')}</small>\n</div>\n"
     ]
     others = list(m.attendees.all())
