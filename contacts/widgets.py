@@ -27,12 +27,16 @@ def quick_log_widget(request) -> Widget:
 
 
 def recent_meetings_widget(request) -> Widget:
-    meetings = (
+    meetings = list(
         Meeting.objects.for_user(request.user)
         .prefetch_related(Prefetch("attendees", queryset=Contact.objects.only("pk", "name")))
         .order_by("-occurred_at")[:DASHBOARD_ROWS]
     )
-    return Widget("contacts/widgets/recent_meetings.html", {"meetings": list(meetings)})
+    contact_url = url_maker("contacts:detail")  # one reverse() for the widget's links
+    for meeting in meetings:
+        for contact in meeting.attendees.all():  # the prefetched objects the template reads
+            contact.url = contact_url(contact.pk)
+    return Widget("contacts/widgets/recent_meetings.html", {"meetings": meetings})
 
 
 def going_cold_widget(request) -> Widget:
@@ -53,7 +57,11 @@ def going_cold_widget(request) -> Widget:
             "is_archived",
         )[:DASHBOARD_ROWS]
     )
-    return Widget("contacts/widgets/going_cold.html", {"contacts": list(contacts)})
+    contacts = list(contacts)
+    contact_url, touch_url = url_maker("contacts:detail"), url_maker("contacts:touch")
+    for contact in contacts:
+        contact.url, contact.touch_url = contact_url(contact.pk), touch_url(contact.pk)
+    return Widget("contacts/widgets/going_cold.html", {"contacts": contacts})
 
 
 def stages_widget(request) -> Widget:

@@ -183,3 +183,31 @@ def test_a_lazy_widget_arrives_in_the_box_that_held_its_place(
     page.locator(f"section.widget-{name}:not(.widget-loading)").wait_for()
     after = page.locator(f"section.widget-{name}").bounding_box()
     assert abs(after["height"] - before["height"]) <= 4, (before, after)
+
+
+def test_going_cold_and_recent_meetings_link_each_contact(alice_client, alice):
+    from datetime import timedelta
+
+    from contacts.meetings import log_meeting
+    from contacts.models import MeetingKind
+
+    cold = Contact.objects.create(owner=alice, name="Colin Cold", cadence_days=30)
+    Contact.objects.filter(pk=cold.pk).update(touch_due_at=timezone.now() - timedelta(days=3))
+    met = Contact.objects.create(owner=alice, name="Mia Met")
+    log_meeting(
+        owner=alice,
+        occurred_at=timezone.now() - timedelta(hours=2),
+        kind=MeetingKind.COFFEE,
+        attendees=[met, cold],
+    )
+    Contact.objects.filter(pk=cold.pk).update(touch_due_at=timezone.now() - timedelta(days=3))
+
+    html = alice_client.get(reverse("dashboard")).content.decode()
+
+    cold_url, touch = cold.get_absolute_url(), reverse("contacts:touch", args=[cold.pk])
+    going_cold = html.split("<h2>Going cold</h2>", 1)[1].split("</section>", 1)[0]
+    assert f'<a href="{cold_url}">Colin Cold</a>' in going_cold
+    assert f'action="{touch}" hx-post="{touch}"' in going_cold
+    recent = html.split("<h2>Recent meetings</h2>", 1)[1].split("</section>", 1)[0]
+    for person in (met, cold):
+        assert f'<a href="{person.get_absolute_url()}">{person.name}</a>' in recent
