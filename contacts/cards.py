@@ -8,12 +8,16 @@ for every branch; the links come from ``referralcrm.links`` (one ``reverse()`` a
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.template.defaultfilters import urlencode
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 from referralcrm.links import escape, url_maker
+
+from .models import Contact
 
 # What a card shows (the list loads only these): the owner for the search reason's query.
 FIELDS = (
@@ -30,11 +34,28 @@ FIELDS = (
 )
 
 
+def tag_names(contacts) -> dict[int, list[str]]:
+    """Each contact's tags' names, by name: one query of names for the page (the contacts
+    are the user's own, and so are their tags), no ``Tag`` objects built."""
+    through = Contact.tags.through
+    names: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        through.objects.filter(contact_id__in=[c.pk for c in contacts])
+        .order_by("tag__name", "tag_id")
+        .values_list("contact_id", "tag__name")
+    )
+    for contact_id, name in rows:
+        names[contact_id].append(name)
+    return names
+
+
 def render(contacts, now=None) -> SafeString:
-    """The cards of these contacts (each with its tags prefetched, and on a search page its
-    ``reason``), "touched … ago" counted to ``now`` (the request's time by default)."""
+    """The cards of these contacts (on a search page each with its ``reason``), "touched …
+    ago" counted to ``now`` (the request's time by default)."""
+    contacts = list(contacts)
     now = now or timezone.now()
     contact_url = url_maker("contacts:detail")
+    tags_of = tag_names(contacts) if contacts else {}
     cards = []
     for c in contacts:
         stalled = (
@@ -74,11 +95,11 @@ def render(contacts, now=None) -> SafeString:
                 f'  <p class="search-reason"><small>{escape(reason["label"])}: '
                 f"{pieces}</small></p>\n"
             )
-        if tags := list(c.tags.all()):
+        if tags := tags_of.get(c.pk):
             links = "".join(
-                f'<a class="badge badge-muted" href="?tag={escape(urlencode(t.name))}">'
-                f"#{escape(t.name)}</a>"
-                for t in tags
+                f'<a class="badge badge-muted" href="?tag={escape(urlencode(name))}">'
+                f"#{escape(name)}</a>"
+                for name in tags
             )
             card.append(f'  <div class="row">{links}</div>\n')
         card.append("</li>\n")

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page
 from django.db import transaction
-from django.db.models import Case, Count, F, Prefetch, When
+from django.db.models import Case, Count, F, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,7 +26,6 @@ from .models import (
     MeetingKind,
     SearchRank,
     Stage,
-    Tag,
 )
 
 PAGE_SIZE = 25
@@ -71,10 +70,9 @@ SORT_ORDER = {
 
 
 def _with_tags(contacts):
-    """The list's contacts, with only what their cards show, and their tags (by name) in one
-    query for the page."""
-    tags = Tag.objects.order_by("name").only("pk", "name")
-    return contacts.only(*cards.FIELDS).prefetch_related(Prefetch("tags", queryset=tags))
+    """The list's contacts, with only what their cards show (``cards.render`` reads their
+    tags' names for the page in one query)."""
+    return contacts.only(*cards.FIELDS)
 
 
 def _list_page(request: HttpRequest, contacts, sort: str, known_count: int | None = None):

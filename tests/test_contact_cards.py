@@ -53,7 +53,7 @@ def people(alice):
 
 
 def _loaded(alice, q: str = ""):
-    contacts = Contact.objects.for_user(alice).prefetch_related("tags").order_by("name")
+    contacts = Contact.objects.for_user(alice).order_by("name")
     if q:
         contacts = search.with_reasons(contacts, q)
     loaded = list(contacts)
