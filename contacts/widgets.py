@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.template.defaultfilters import linebreaksbr, urlencode
 from django.utils import timezone
 
@@ -13,6 +13,7 @@ from referralcrm.links import escape, url_maker
 
 from . import quicklog, timeline
 from .forms import MeetingForm
+from .meetings import attach_attendees
 from .models import Contact, Meeting
 
 DASHBOARD_ROWS = 8
@@ -28,14 +29,12 @@ def quick_log_widget(request) -> Widget:
 
 def recent_meetings_widget(request) -> Widget:
     meetings = list(
-        Meeting.objects.for_user(request.user)
-        .prefetch_related(Prefetch("attendees", queryset=Contact.objects.only("pk", "name")))
-        .order_by("-occurred_at")[:DASHBOARD_ROWS]
+        Meeting.objects.for_user(request.user).order_by("-occurred_at")[:DASHBOARD_ROWS]
     )
+    attach_attendees(meetings)
     contact_url = url_maker("contacts:detail")  # one reverse() for the widget's links
     for meeting in meetings:
-        for contact in meeting.attendees.all():  # the prefetched objects the template reads
-            contact.url = contact_url(contact.pk)
+        meeting.people = [(contact_url(pk), name) for pk, name in meeting.attendee_pairs]
     return Widget("contacts/widgets/recent_meetings.html", {"meetings": meetings})
 
 
@@ -72,20 +71,20 @@ def stages_widget(request) -> Widget:
 
 def meeting_html(m: Meeting, contact: Contact, *, contact_url, edit_url) -> str:
     """contacts/timeline/meeting.html, in Python (``contact_url``, ``edit_url``: the page's
-    ``url_maker``s of those routes)."""
+    ``url_maker``s of those routes; ``m.attendee_pairs`` from ``attach_attendees``)."""
     at = timezone.template_localtime(m.occurred_at)
     out = [
         f'<div class="spread">\n  <strong>{escape(m.get_kind_display())}</strong>\n'
         f'  <small class="muted" title="{timeline.stamp(at)}">'
         f"{timeline.day(at, 'j M Y, H:i')}</small>\n</div>\n"
     ]
-    others = list(m.attendees.all())
+    others = m.attendee_pairs
     if len(others) > 1:
         last = len(others) - 1
         links = "".join(
-            f'<a href="{contact_url(c.pk)}">{escape(c.name)}</a>{", " if i < last else ""}'
-            for i, c in enumerate(others)
-            if c.pk != contact.pk
+            f'<a href="{contact_url(pk)}">{escape(name)}</a>{", " if i < last else ""}'
+            for i, (pk, name) in enumerate(others)
+            if pk != contact.pk
         )
         out.append(f"<small>with {links}</small>\n")
     if m.place:
@@ -98,11 +97,8 @@ def meeting_html(m: Meeting, contact: Contact, *, contact_url, edit_url) -> str:
 
 
 def meeting_entries(contact: Contact, limit: int) -> list[timeline.Entry]:
-    meetings = (
-        contact.meetings.all()
-        .prefetch_related(Prefetch("attendees", queryset=Contact.objects.only("pk", "name")))
-        .order_by("-occurred_at")[:limit]
-    )
+    meetings = list(contact.meetings.order_by("-occurred_at")[:limit])
+    attach_attendees(meetings)
     # Each route reversed once for the page, not once a meeting.
     render = functools.partial(
         meeting_html,
