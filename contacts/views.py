@@ -9,10 +9,12 @@ from django.db import transaction
 from django.db.models import Case, Count, F, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from referralcrm.http import parse_id, safe_next
+from referralcrm.links import url_maker
 from referralcrm.paging import CountedPaginator
 
 from . import cards, counters, occasions, panels, picker, quicklog, search, timeline
@@ -257,14 +259,28 @@ def _deleted_with(contact: Contact) -> list[str]:
 # --- Contact page and GAINS -----------------------------------------------------
 
 
+def _section(contact: Contact, kind: str, facts: list[GainsFact], form=None, edit_url=None):
+    """One GAINS section's context: its facts each with its ``edit_url`` (``edit_url``: a
+    ``url_maker`` of the route, one ``reverse()`` for the page) and the section's add URL."""
+    edit_url = edit_url or url_maker("contacts:gains_edit", 2)
+    for fact in facts:
+        fact.edit_url = edit_url(contact.pk, fact.pk)
+    return {
+        "kind": kind,
+        "label": GainsKind(kind).label,
+        "facts": facts,
+        "contact": contact,
+        "form": form,
+        "add_url": reverse("contacts:gains_add", args=[contact.pk, kind]),
+    }
+
+
 def _gains_sections(contact: Contact, facts: list[GainsFact]) -> list[dict]:
     by_kind: dict[str, list[GainsFact]] = {k: [] for k in GainsKind.values}
     for fact in facts:
         by_kind[fact.kind].append(fact)
-    return [
-        {"kind": kind, "label": label, "facts": by_kind[kind], "contact": contact}
-        for kind, label in GainsKind.choices
-    ]
+    edit_url = url_maker("contacts:gains_edit", 2)
+    return [_section(contact, kind, by_kind[kind], edit_url=edit_url) for kind in by_kind]
 
 
 @login_required
@@ -302,14 +318,7 @@ def contact_panel(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 
 def _render_section(request, contact: Contact, kind: str, form=None, status=200):
-    facts = list(contact.gains_facts.filter(kind=kind))
-    section = {
-        "kind": kind,
-        "label": GainsKind(kind).label,
-        "facts": facts,
-        "contact": contact,
-        "form": form,
-    }
+    section = _section(contact, kind, list(contact.gains_facts.filter(kind=kind)), form)
     return render(
         request, "contacts/contact_detail.html#gains-section", {"section": section}, status=status
     )

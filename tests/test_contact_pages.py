@@ -428,6 +428,23 @@ def test_unknown_gains_kind_gets_404(alice_client, alice):
     assert not GainsFact.objects.exists()
 
 
+def test_each_gains_section_and_fact_links_to_its_own_routes(alice_client, alice):
+    susan = make(alice, "Susan Planner")
+    goal = GainsFact.objects.create(owner=alice, contact=susan, kind=GainsKind.GOAL, text="Hire")
+    skill = GainsFact.objects.create(owner=alice, contact=susan, kind=GainsKind.SKILL, text="Yoga")
+    pages = [text_of(alice_client.get(susan.get_absolute_url()))]
+    # The section alone, as htmx gets it after an add: the same links.
+    section = reverse("contacts:gains_add", args=[susan.pk, GainsKind.SKILL])
+    pages.append(text_of(alice_client.get(section, HTTP_HX_REQUEST="true")))
+    for kind in GainsKind.values:
+        add = reverse("contacts:gains_add", args=[susan.pk, kind])
+        assert f'action="{add}"' in pages[0] and f'hx-post="{add}"' in pages[0]
+    for fact, html in ((goal, pages[0]), (skill, pages[0]), (skill, pages[1])):
+        edit = reverse("contacts:gains_edit", args=[susan.pk, fact.pk])
+        assert f'href="{edit}"' in html and f'hx-get="{edit}"' in html
+    assert f'action="{section}"' in pages[1]
+
+
 def test_edit_and_delete_a_gains_fact(alice_client, alice):
     susan = make(alice, "Susan Planner")
     fact = GainsFact.objects.create(owner=alice, contact=susan, kind=GainsKind.GOAL, text="Hire")
