@@ -285,12 +285,11 @@ def _gains_sections(contact: Contact, facts: list[GainsFact]) -> list[dict]:
 
 @login_required
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(
-        Contact.objects.for_user(request.user).prefetch_related("tags"), pk=pk
-    )
+    contact = _get_contact(request, pk)
     facts = list(contact.gains_facts.all())
     context = {
         "contact": contact,
+        "tag_names": cards.tag_names([contact]).get(contact.pk, []),
         "sections": _gains_sections(contact, facts),
         "entries": timeline.entries_for(contact),
         "panels": panels.panels_for(request, contact),

@@ -1176,3 +1176,22 @@ def test_phone_links_are_valid_tel_uris(alice_client, alice):
     susan = make(alice, "Susan Planner", phones=["+44 20 7946 0958"])
     page = alice_client.get(susan.get_absolute_url()).content.decode()
     assert 'href="tel:+442079460958"' in page
+
+
+def test_the_contact_page_lists_their_tags_by_name_linking_to_the_filtered_list(
+    alice_client, alice, charlie
+):
+    susan = make(alice, "Susan Planner")
+    susan.tags.set([Tag.objects.create(owner=alice, name=n) for n in ("zeta", "b&b", "chapter")])
+    other = Contact.objects.create(owner=charlie, name="Charlie's")
+    other.tags.set([Tag.objects.create(owner=charlie, name="charlies-secret-tag")])
+
+    html = text_of(alice_client.get(susan.get_absolute_url()))
+
+    links = re.findall(r'<a class="badge badge-muted" href="([^"]+)">#([^<]+)</a>', html)
+    assert links == [
+        ("/contacts/?tag=b%26b", "b&amp;b"),
+        ("/contacts/?tag=chapter", "chapter"),
+        ("/contacts/?tag=zeta", "zeta"),
+    ]
+    assert "charlies-secret-tag" not in html
