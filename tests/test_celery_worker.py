@@ -14,11 +14,19 @@ def test_real_worker_runs_the_heartbeat_task_from_redis():
     assert app.conf.broker_url.startswith("redis://")
     assert cache.get(HEARTBEAT_KEY) is None
     # Tasks that earlier tests in this process queued (and no worker ran) would run first,
-    # outside any test's database access: only this test's task is for this worker.
+    # outside any test's database access: only this test's task is for this worker. It
+    # listens on a queue of its own: the Redis transport puts back on the default queue what
+    # an earlier test's worker took and never acknowledged, and with one process a task
+    # waiting on a timeout there held the heartbeat past the deadline (CI, twice).
     app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        heartbeat.delay()
-        deadline = time.monotonic() + 20
+    queue = "test-heartbeat"
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
+    ):
+        heartbeat.apply_async(queue=queue)
+        deadline = time.monotonic() + 30
         while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
             time.sleep(0.1)
     assert cache.get(HEARTBEAT_KEY) is not None
