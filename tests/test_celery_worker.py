@@ -22,14 +22,26 @@ def test_real_worker_runs_the_heartbeat_task_from_redis():
     queue = "test-heartbeat"
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge(queue)
-    with start_worker(
-        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
-    ):
-        heartbeat.apply_async(queue=queue)
-        deadline = time.monotonic() + 30
-        while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+    queues, consumed = app.amqp.queues, app.amqp.queues._consume_from
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
+        ):
+            heartbeat.apply_async(queue=queue)
+            deadline = time.monotonic() + 30
+            while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        # The worker's queue selection is the app's (Queues.select): every later worker of
+        # this process would consume this queue only. Put the app's back.
+        queues._consume_from = consumed
+        queues.pop(queue, None)
     assert cache.get(HEARTBEAT_KEY) is not None
+
+
+def test_a_later_worker_consumes_the_default_queue_again():
+    assert "test-heartbeat" not in app.amqp.queues.consume_from
+    assert app.conf.task_default_queue in app.amqp.queues.consume_from
 
 
 def test_celery_is_configured_for_at_least_once_delivery():
