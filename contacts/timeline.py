@@ -67,9 +67,9 @@ def entries_for(contact, limit: int = 30) -> list[Entry]:
 # --- For renderers: what the templates' filters write ----------------------------------
 
 
-def day(value, format: str = "j M Y") -> str:
+def day(value, format: str | None = "j M Y") -> str:
     """``{{ value|date:"j M Y" }}``, escaped (a datetime in the current time zone, as the
-    template engine gives it to the filter)."""
+    template engine gives it to the filter); ``format`` None: ``{{ value }}``."""
     zone = None
     if isinstance(value, datetime):
         value = timezone.template_localtime(value)
@@ -81,8 +81,7 @@ def day(value, format: str = "j M Y") -> str:
 def stamp(value: datetime) -> str:
     """``{{ value }}`` of an aware datetime (its localised date and time in the current time
     zone), escaped, formatted once per instant, zone and language as ``day`` does."""
-    value = timezone.template_localtime(value)
-    return _formatted(value, (value.utcoffset(), value.tzname()), None, get_language())
+    return day(value, None)
 
 
 @functools.lru_cache(maxsize=4096)

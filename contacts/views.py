@@ -71,7 +71,7 @@ SORT_ORDER = {
 }
 
 
-def _with_tags(contacts):
+def _for_cards(contacts):
     """The list's contacts, with only what their cards show (``cards.render`` reads their
     tags' names for the page in one query)."""
     return contacts.only(*cards.FIELDS)
@@ -82,7 +82,7 @@ def _list_page(request: HttpRequest, contacts, sort: str, known_count: int | Non
     is ``known_count`` (from the counters) when given, else counted up to COUNT_CAP."""
     if sort in SORT_ORDER:
         contacts = contacts.order_by(*SORT_ORDER[sort])
-    contacts = _with_tags(contacts)
+    contacts = _for_cards(contacts)
     paginator = CountedPaginator(contacts, PAGE_SIZE, known_count=known_count)
     return paginator.get_page(request.GET.get("page"))
 
@@ -113,7 +113,7 @@ def _best_match_page(request: HttpRequest, contacts, q: str, archived: bool) -> 
         total = search.count_matches(contacts, owner, archived, q)
         number = max(math.ceil(total / PAGE_SIZE), 1)
         ids, total = ranked(number)
-    rows = _with_tags(search.with_reasons(contacts.filter(pk__in=ids), q))
+    rows = _for_cards(search.with_reasons(contacts.filter(pk__in=ids), q))
     by_id = {contact.pk: contact for contact in rows}
     paginator = CountedPaginator(contacts.none(), PAGE_SIZE, known_count=total)
     return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
