@@ -8,8 +8,11 @@ the trigram index ``contact_search_text_idx``. The model does not declare them, 
 expressions name them with the query's own alias for the table.
 
 A search is every typed word as a prefix (``'ann':* & 'smi':*``), built from word
-characters only, so nothing typed is ever read as a tsquery operator. When no contact has
-the words, ``near`` finds near spellings by trigram ("Anabel" finds "Annabel").
+characters only, so nothing typed is ever read as a tsquery operator. GAINS text is parsed
+without English stop words (migration 0013: "and", "the", "will"), so a typed stop word is
+dropped from a query that has other words ("the golf club" looks for golf and club), and a
+stop word in a reason is not marked. When no contact has the words, ``near`` finds near
+spellings by trigram ("Anabel" finds "Annabel").
 Elsewhere (the embedded SQLite default) ``ContactQuerySet.search`` keeps its ``icontains``
 scan and there is no ranking, typo matching or reason.
 """
@@ -31,13 +34,30 @@ RECENT = 400  # the typeahead's first look: this many most recently met contacts
 MAX_WORD_LENGTH = 60
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: no quote, colon, & | ! ( ) can pass
 
+# PostgreSQL's English stop list (tsearch_data/english.stop), which the GAINS part of the
+# document is parsed without (``contacts_search_gains``); a test keeps the two the same.
+_STOP_LIST = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what
+    which who whom this that these those am is are was were be been being have has had
+    having do does did doing a an the and but if or because as until while of at by for
+    with about against between into through during before after above below to from up
+    down in out on off over under again further then once here there when where why how
+    all any both each few more most other some such no nor not only own same so than too
+    very s t can will just don should now
+"""
+STOP_WORDS = frozenset(_STOP_LIST.split())
+
 # Over contacts' and GAINS facts' ``search_vector`` (a fact's is its text, unweighted).
 MATCHES = "{t}.search_vector @@ to_tsquery('contacts_search', %s)"
-# ts_rank: a word's mentions score at most about their highest weight and one of them at
-# least 0.6 of it (name A 1.0; company, profession, tags B 0.4; city C 0.2; GAINS D 0.1), so
-# one mention in a weightier part outranks any number of the same word in lighter ones.
-# ts_rank_cd adds up every cover (six GAINS mentions outranked a company), and costs more.
-RANK = "ts_rank({t}.search_vector, to_tsquery('contacts_search', %s))"
+# ts_rank over what a contact is ranked on (``contacts_search_rank_vector``: each GAINS word
+# once): a word's mentions score at most about their highest weight and one of them at least
+# 0.6 of it (name A 1.0; company, profession, tags B 0.4; city C 0.2; GAINS D 0.1), so one
+# mention in a weightier part outranks the same word in lighter ones. ts_rank_cd adds up
+# every cover (six GAINS mentions outranked a company), and costs more.
+RANK = "ts_rank(contacts_search_rank_vector({t}.search_vector), to_tsquery('contacts_search', %s))"
+# A GAINS fact's own text: the one that mentions the words most is the reason shown.
+FACT_RANK = "ts_rank({t}.search_vector, to_tsquery('contacts_search', %s))"
 # Over contacts' ``search_text``, by trigram.
 CONTAINS = "{t}.search_text LIKE '%%' || contacts_search_normalise(%s) || '%%'"
 SIMILAR = "{t}.search_text %%> contacts_search_normalise(%s)"
@@ -77,6 +97,13 @@ def words(text: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_WORDS]
 
 
+def query_words(text: str) -> list[str]:
+    """The words a search looks for: ``words`` without the stop words, unless only stop
+    words were typed ("an" is then the start of Anna and animal)."""
+    typed = words(text)
+    return [w for w in typed if w not in STOP_WORDS] or typed
+
+
 def prefix_query(typed: list[str], *, weights: str = "", joiner: str = " & ") -> str:
     """``'ann':* & 'smi':*``: each word a quoted prefix (``weights`` restricts them to parts
     of the document, e.g. "AB" for name, company, profession and tags)."""
@@ -86,7 +113,7 @@ def prefix_query(typed: list[str], *, weights: str = "", joiner: str = " & ") ->
 def matching(contacts, text: str):
     """The contacts whose document has every word typed as a prefix (``search()`` on
     PostgreSQL); no words (only punctuation typed), no contacts."""
-    typed = words(text)
+    typed = query_words(text)
     if not typed:
         return contacts.none()
     return contacts.filter(_Document(MATCHES, prefix_query(typed), BooleanField()))
@@ -98,7 +125,7 @@ def ranked(contacts, text: str):
     weighted document), then by name. (Trigram similarity is no tie-break here: it costs
     more than the rank on every match; it ranks ``near`` instead.)"""
     found = contacts.search(text)
-    typed = words(text)
+    typed = query_words(text)
     if not typed or not on_postgresql(contacts):
         return found.order_by("name", "pk")
     found = found.alias(rank=_Document(RANK, prefix_query(typed), FloatField()))
@@ -106,13 +133,15 @@ def ranked(contacts, text: str):
 
 
 # The best-match page and the number of matches in one pass over the narrow copy of the
-# documents (contacts_searchrank, migration 0010): each match's rank is computed in the
-# inner query, so the count over the window carries ids and ranks, not documents.
+# documents (contacts_searchrank, migrations 0010 and 0013): its words are keyed by owner and
+# archive flag, so the GIN index reads this owner's entries only; each match's rank is
+# computed in the inner query, so the count over the window carries ids and ranks. The
+# owner and flag are tested on the rows as well: the key finds them, the filter vouches.
 RANKED_PAGE = """
 SELECT contact_id, count(*) OVER () FROM (
     SELECT r.contact_id, r.name, ts_rank(r.search_vector, q.query) AS rank
-    FROM contacts_searchrank r, to_tsquery('contacts_search', %s) AS q(query)
-    WHERE r.owner_id = %s AND r.is_archived = %s AND r.search_vector @@ q.query
+    FROM contacts_searchrank r, contacts_search_owner_query(%s, %s, %s) AS q(query)
+    WHERE r.search_vector @@ q.query AND r.owner_id = %s AND r.is_archived = %s
     OFFSET 0
 ) AS matched
 ORDER BY rank DESC, name, contact_id
@@ -120,8 +149,8 @@ LIMIT %s OFFSET %s
 """.strip()
 COUNT_MATCHES = """
 SELECT count(*) FROM contacts_searchrank r
-WHERE r.owner_id = %s AND r.is_archived = %s
-    AND r.search_vector @@ to_tsquery('contacts_search', %s)
+WHERE r.search_vector @@ contacts_search_owner_query(%s, %s, %s)
+    AND r.owner_id = %s AND r.is_archived = %s
 """.strip()
 
 
@@ -133,25 +162,26 @@ def ranked_ids(
     ``count_matches``). None where there is no ranking copy (not PostgreSQL) or no words:
     the caller ranks with ``ranked`` instead. The same order as ``ranked``: rank, then name,
     then id."""
-    typed = words(text)
+    typed = query_words(text)
     if not typed or not on_postgresql(contacts):
         return None
     with connections[contacts.db].cursor() as cursor:
-        cursor.execute(RANKED_PAGE, [prefix_query(typed), owner_id, archived, limit, offset])
+        cursor.execute(RANKED_PAGE, [owner_id, archived, typed, owner_id, archived, limit, offset])
         rows = cursor.fetchall()
     return [row[0] for row in rows], (rows[0][1] if rows else 0)
 
 
 def count_matches(contacts, owner_id: int, archived: bool, text: str) -> int:
     """How many of the owner's active (or archived) contacts ``ranked_ids`` finds."""
+    typed = query_words(text)
     with connections[contacts.db].cursor() as cursor:
-        cursor.execute(COUNT_MATCHES, [owner_id, archived, prefix_query(words(text))])
+        cursor.execute(COUNT_MATCHES, [owner_id, archived, typed, owner_id, archived])
         return cursor.fetchone()[0]
 
 
 def with_reasons(contacts, text: str):
     """``contacts`` (a page of them) each with its ``search_reason`` for ``text``."""
-    typed = words(text)
+    typed = query_words(text)
     if not typed or not on_postgresql(contacts):
         return contacts
     return _with_reasons(contacts, typed)
@@ -239,7 +269,7 @@ def _with_reasons(contacts, typed: list[str]):
         .alias(fact_owner=F("owner_id") + 0)
         .filter(fact_owner=OuterRef("owner_id"))
         .filter(_Document(MATCHES, any_word, BooleanField()))
-        .order_by(_Document(RANK, any_word, FloatField()).desc(), "-learned_on", "-pk")
+        .order_by(_Document(FACT_RANK, any_word, FloatField()).desc(), "-learned_on", "-pk")
         .values(reason=JSONObject(kind="kind", text="text"))[:1]
     )
     shown = _Document(MATCHES, prefix_query(typed, weights="AB"), BooleanField())
@@ -258,16 +288,18 @@ def reason(found: dict | None, text: str) -> dict | None:
     if not found:
         return None
     label = GainsKind(found["kind"]).label.removesuffix("s")  # "Goals" -> "Goal"
-    return {"label": label, "segments": segments(found["text"], words(text))}
+    return {"label": label, "segments": segments(found["text"], query_words(text))}
 
 
 def segments(text: str, typed: list[str]) -> list[tuple[str, bool]]:
-    """``text`` cut into (piece, is_match): a match is a word that starts with one of
-    ``typed``, compared without case or accents, as the search compares them."""
+    """``text`` (a GAINS fact) cut into (piece, is_match): a match is a word that starts with
+    one of ``typed``, compared without case or accents, as the search compares them, and is
+    not a stop word (those are not searched in GAINS text)."""
     prefixes = tuple(_plain(w) for w in typed)
     out, position = [], 0
     for match in _WORD.finditer(text):
-        if prefixes and _plain(match.group()).startswith(prefixes):
+        plain = _plain(match.group())
+        if prefixes and plain not in STOP_WORDS and plain.startswith(prefixes):
             if match.start() > position:
                 out.append((text[position : match.start()], False))
             out.append((match.group(), True))

@@ -45,6 +45,13 @@ def found(owner, q: str) -> list[str]:
     return [c.name for c in search.ranked(contacts, q)]
 
 
+def with_fact(owner, name: str, kind: GainsKind, text: str) -> Contact:
+    """A new contact of ``owner`` with one GAINS fact."""
+    contact = Contact.objects.create(owner=owner, name=name)
+    GainsFact.objects.create(owner=owner, contact=contact, kind=kind, text=text)
+    return contact
+
+
 def listed(response) -> list[str]:
     page = response.content.decode()
     names = re.findall(r'<a href="/contacts/\d+/"><strong>(.*?)</strong></a>', page)
@@ -152,6 +159,118 @@ def test_one_mention_in_a_weightier_part_outranks_many_in_gains(alice_client, al
     ]
 
 
+def test_a_gains_word_counts_once_however_often_it_is_mentioned(alice_client, alice):
+    # Bea's GAINS say golf three times, Abe's once: the same rank, so the name decides.
+    bea = Contact.objects.create(owner=alice, name="Bea Often")
+    abe = Contact.objects.create(owner=alice, name="Abe Once")
+    GainsFact.objects.create(
+        owner=alice, contact=bea, kind=GainsKind.INTEREST, text="Golf, golf and more golf"
+    )
+    GainsFact.objects.create(owner=alice, contact=abe, kind=GainsKind.INTEREST, text="Golf")
+    assert found(alice, "golf") == ["Abe Once", "Bea Often"]
+    response = alice_client.get(reverse("contacts:list"), {"q": "golf"})
+    assert listed(response) == ["Abe Once", "Bea Often"]
+
+
+# --- Stop words in GAINS text ------------------------------------------------------------
+
+
+@pytest.fixture
+def sailor(alice):
+    zed = Contact.objects.create(owner=alice, name="Zed Marlow", company="Will & Andrews")
+    GainsFact.objects.create(
+        owner=alice, contact=zed, kind=GainsKind.INTEREST, text="Loves the sea and sailing"
+    )
+    return zed
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        # "and" and "the" of a GAINS sentence are not searched: "an" and "th" find nobody.
+        pytest.param("an", ["Zed Marlow"], id="stop-word-prefix-finds-the-company-only"),
+        pytest.param("th", [], id="stop-word-in-gains-only"),
+        pytest.param("sail", ["Zed Marlow"], id="gains-word"),
+        # A stop word typed among other words is dropped from the query.
+        pytest.param("the sailing", ["Zed Marlow"], id="stop-word-dropped"),
+        pytest.param("zed and sea", ["Zed Marlow"], id="stop-word-between-words"),
+        # Names, companies, professions, tags and cities keep every word.
+        pytest.param("will", ["Zed Marlow"], id="stop-word-in-company"),
+    ],
+)
+def test_stop_words_are_not_searched_in_gains_text(alice, sailor, q, expected):
+    assert found(alice, q) == expected
+
+
+def test_an_and_in_gains_text_does_not_match_an_an_prefix(alice):
+    bo = with_fact(alice, "Bo Filler", GainsKind.GOAL, "Grow and hire")
+    assert found(alice, "an") == []
+    GainsFact.objects.create(
+        owner=alice, contact=bo, kind=GainsKind.SKILL, text="Animal photography"
+    )
+    assert found(alice, "an") == ["Bo Filler"]
+
+
+def test_a_stop_word_in_the_reason_is_not_marked(alice_client, alice):
+    with_fact(alice, "Mia Chen", GainsKind.INTEREST, "Animal shelters and annual galas")
+    response = alice_client.get(reverse("contacts:list"), {"q": "an"})
+    assert reasons(response) == [
+        "Interest: <mark>Animal</mark> shelters and <mark>annual</mark> galas"
+    ]
+
+
+def test_a_search_reads_only_its_owners_entries_of_the_index(alice, charlie):
+    """The ranking copy's words are keyed by owner: another user's matches are not even
+    read (a GIN key per owner and word), let alone fetched and filtered out."""
+    Contact.objects.create(owner=alice, name="Kit Alone")
+    for i in range(5):
+        Contact.objects.create(owner=charlie, name=f"Kite {i}", company="Kiteworks")
+    Contact.objects.create(owner=alice, name="Kit Archived", is_archived=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + search.RANKED_PAGE,
+            [alice.pk, False, ["kit"], alice.pk, False, 25, 0],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "contact_search_rank_idx" in plan, plan
+    assert re.search(r"Bitmap Index Scan on contact_search_rank_idx \(actual rows=1 ", plan), plan
+    assert "Removed by Filter" not in plan, plan
+    assert search.ranked_ids(Contact.objects.all(), alice.pk, False, "kit", 25, 0) == (
+        [Contact.objects.get(name="Kit Alone").pk],
+        1,
+    )
+
+
+def test_keyed_words_keep_quotes_backslashes_positions_and_weights(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT contacts_search_keyed(%s::tsvector, '7~')::text,"
+            " contacts_search_owner_query(7, true, ARRAY['Café', 'x'])::text",
+            ["'it''s':1A 'a\\\\b':2B,5C 'plain'"],
+        )
+        keyed, query = cursor.fetchone()
+    assert keyed == "'7~a\\\\b':2B,5C '7~it''s':1A '7~plain'"
+    assert query == "'7a~cafe':* & '7a~x':*"
+
+
+def test_the_stop_words_are_postgresqls_english_list(db):
+    """``search.STOP_WORDS`` (dropped from queries, not marked in reasons) is the list the
+    GAINS configuration drops: PostgreSQL's english.stop, read from the server."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_config WHERE name = 'SHAREDIR'")
+        [sharedir] = cursor.fetchone()
+        cursor.execute("SELECT pg_read_file(%s)", [f"{sharedir}/tsearch_data/english.stop"])
+        server_list = set(cursor.fetchone()[0].split())
+        cursor.execute(
+            "SELECT to_tsvector('contacts_search_gains', %s)::text",
+            [" ".join(sorted(search.STOP_WORDS)) + " golf"],
+        )
+        parsed = cursor.fetchone()[0]
+    assert server_list == search.STOP_WORDS
+    assert parsed == "'golf':128"
+
+
 def test_an_explicit_sort_wins_over_relevance(alice_client, network):
     alice = network["raj"].owner
     Contact.objects.create(owner=alice, name="Wendy Wedding")
@@ -168,10 +287,7 @@ def test_the_matching_gains_fact_is_shown_as_the_reason(alice_client, network):
 
 
 def test_the_reason_escapes_the_fact(alice_client, alice):
-    mia = Contact.objects.create(owner=alice, name="Mia Chen")
-    GainsFact.objects.create(
-        owner=alice, contact=mia, kind=GainsKind.SKILL, text="<script>alert(1)</script> sailing"
-    )
+    with_fact(alice, "Mia Chen", GainsKind.SKILL, "<script>alert(1)</script> sailing")
     response = alice_client.get(reverse("contacts:list"), {"q": "sailing"})
     assert reasons(response) == [
         "Skill: &lt;script&gt;alert(1)&lt;/script&gt; <mark>sailing</mark>"
