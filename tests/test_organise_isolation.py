@@ -385,6 +385,14 @@ def test_report_without_a_group_shows_the_organisers_first_group(org_a, world):
     _assert_nothing_of_b(response)
 
 
+def test_the_report_lets_go_of_its_rows_once_rendered(org_a, world):
+    """The page holds the rows' HTML; the template Context (a reference cycle that only a
+    full collection frees) no longer does once the response is rendered."""
+    response = org_a.get(reverse("organise:report"))
+    assert "Bob Member" in response.content.decode()
+    assert response.context["report"].rows == ""
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_thresholds_of_b_are_404(org_a, world, method):
     url = reverse("organise:thresholds", args=[world.b.group.pk])
