@@ -269,6 +269,16 @@ def test_delete_removes_the_contact_and_meetings_where_they_were_alone(api, alic
 # --- Validation ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("path", ["/contacts/", "/meetings/", "/tags/"])
+def test_a_format_parameter_is_ignored_not_a_404(api, alice, path):
+    """JSON is the only format: ``?format=`` (any value) is an unknown parameter."""
+    Contact.objects.create(owner=alice, name="Ann")
+    for value in ("true", "json", "xml"):
+        response = api("get", f"{BASE}{path}", {"format": value})
+        assert response.status_code == 200, (path, value, response.content[:200])
+        assert response["Content-Type"] == "application/json"
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
