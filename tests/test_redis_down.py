@@ -59,7 +59,11 @@ def test_healthz_reports_the_outage(client, redis_down):
 def test_back_to_redis_when_it_returns(monkeypatch):
     backend = caches["default"]
     assert isinstance(backend, resilient.ResilientRedisCache)  # the test settings use Redis
-    backend._down_until = 10**12  # as if an outage had just been seen
+    # As if an outage had just been seen; monkeypatch puts the real value back afterwards.
+    # Set by hand and left, it kept this thread's cache on its local fallback for the rest of
+    # the process (real time never reaches 10**12), and a later test in the same xdist worker
+    # read the heartbeat there instead of from Redis (CI, four times).
+    monkeypatch.setattr(backend, "_down_until", 10**12)
     backend.set("x", 1)
     assert backend.degraded
     monkeypatch.setattr(resilient.time, "monotonic", lambda: 10**12 + 1)
