@@ -119,15 +119,27 @@ def matching(contacts, text: str):
     return contacts.filter(_Document(MATCHES, prefix_query(typed), BooleanField()))
 
 
-def ranked(contacts, text: str):
+def ranked(contacts, text: str, *, owner_id: int | None = None, archived: bool = False):
     """``search(text)``, best match first, each with its ``search_reason``: words in the
     name outrank company, profession and tags, then city, then GAINS (ts_rank over the
     weighted document), then by name. (Trigram similarity is no tie-break here: it costs
-    more than the rank on every match; it ranks ``near`` instead.)"""
-    found = contacts.search(text)
+    more than the rank on every match; it ranks ``near`` instead.)
+
+    Given the owner and archive flag that ``contacts`` is already limited to, the matches are
+    found through the ranking copy's words keyed by owner (``KEYED_MATCHES``), so the index
+    reads only this owner's entries, however many other users share the words; the
+    contacts' own index holds the owner as a separate key, and a prefix read every user's
+    matching entries (a stage filter with 'an': 3 ms alone, 11.5 ms beside 30 users with
+    like names)."""
     typed = query_words(text)
     if not typed or not on_postgresql(contacts):
-        return found.order_by("name", "pk")
+        return contacts.search(text).order_by("name", "pk")
+    if owner_id is None:
+        found = contacts.search(text)
+    else:
+        params = [owner_id, archived, typed, owner_id, archived]
+        matches = RawSQL(KEYED_MATCHES, params, output_field=BooleanField())  # noqa: S611 constant SQL
+        found = contacts.filter(matches)
     found = found.alias(rank=_Document(RANK, prefix_query(typed), FloatField()))
     return _with_reasons(found.order_by("-rank", "name", "pk"), typed)
 
@@ -146,6 +158,17 @@ SELECT contact_id, count(*) OVER () FROM (
 ) AS matched
 ORDER BY rank DESC, name, contact_id
 LIMIT %s OFFSET %s
+""".strip()
+# The owner's active (or archived) contacts with every word, by the keyed copy: their ids
+# as one array that PostgreSQL computes first (an InitPlan), then the contacts read by id.
+# As a semi-join (IN), it expected few matches and walked the owner's contacts in the sort's
+# order, probing each: every contact read for a rare word.
+KEYED_MATCHES = """
+contacts_contact.id = ANY(ARRAY(
+    SELECT r.contact_id FROM contacts_searchrank r
+    WHERE r.search_vector @@ contacts_search_owner_query(%s, %s, %s)
+        AND r.owner_id = %s AND r.is_archived = %s
+))
 """.strip()
 COUNT_MATCHES = """
 SELECT count(*) FROM contacts_searchrank r

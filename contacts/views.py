@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page
 from django.db import transaction
-from django.db.models import Case, Count, F, When
+from django.db.models import Case, Count, F, When, Window
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -90,15 +90,44 @@ def _list_page(request: HttpRequest, contacts, sort: str, known_count: int | Non
 MAX_PAGE_NUMBER = 100_000  # a bound for the offset; past the end is the last page anyway
 
 
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return min(max(int(request.GET.get("page") or 1), 1), MAX_PAGE_NUMBER)
+    except ValueError:
+        return 1
+
+
+def _search_page(request: HttpRequest, found, sort: str) -> Page:
+    """A page of a search with a filter or another sort picked, and how many match, in one
+    query: the count is a window over the matches, which ranking reads all of anyway (a
+    separate count found every match a second time). Out-of-range pages behave as
+    ``get_page``."""
+    if sort in SORT_ORDER:
+        found = found.order_by(*SORT_ORDER[sort])
+    found = _for_cards(found)
+    counted = found.annotate(matches=Window(Count("*")))
+    number = _page_number(request)
+
+    def rows(number: int) -> list:
+        offset = (number - 1) * PAGE_SIZE
+        return list(counted[offset : offset + PAGE_SIZE])
+
+    shown = rows(number)
+    if not shown and number > 1:  # past the last page: show the last one
+        number = max(math.ceil(found.order_by().values("pk").count() / PAGE_SIZE), 1)
+        shown = rows(number)
+    paginator = CountedPaginator(
+        found.none(), PAGE_SIZE, known_count=shown[0].matches if shown else 0
+    )
+    return Page(shown, number, paginator)
+
+
 def _best_match_page(request: HttpRequest, contacts, q: str, archived: bool) -> Page | None:
     """A page of the best-match search, ranked over the narrow copy of the search documents
     (``search.ranked_ids``): every match's rank is read from it and only the page's own
     contacts are loaded, with their reasons. None where there is no copy (not PostgreSQL):
     the caller ranks the contacts themselves. Out-of-range pages behave as ``get_page``."""
-    try:
-        number = min(max(int(request.GET.get("page") or 1), 1), MAX_PAGE_NUMBER)
-    except ValueError:
-        number = 1
+    number = _page_number(request)
     owner = request.user.pk
 
     def ranked(number: int):
@@ -139,7 +168,10 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         if not sort and not any(filters.get(k) for k in ("stage", "tag", "stalled")):
             page = _best_match_page(request, contacts, q, bool(filters.get("archived")))
         if page is None:
-            page = _list_page(request, search.ranked(contacts, q), sort)
+            found = search.ranked(
+                contacts, q, owner_id=request.user.pk, archived=bool(filters.get("archived"))
+            )
+            page = _search_page(request, found, sort)
         if not page.paginator.count:  # nobody has these words: a typo? names spelled alike
             page, near = _list_page(request, search.near(contacts, q), sort), True
         for contact in page.object_list:

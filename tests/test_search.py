@@ -34,14 +34,17 @@ def found(owner, q: str) -> list[str]:
     """Names ``search(q)`` finds among ``owner``'s contacts, best match first.
 
     Each time, the list's ranking copy of the documents (``contacts_searchrank``) must find
-    the same contacts in the same order, active and archived: every write path that the
-    tests below take keeps both current."""
+    the same contacts in the same order, active and archived, both ways the list reads it
+    (the best-match page, and the keyed matches under a filter or another sort): every
+    write path that the tests below take keeps both current."""
     contacts = Contact.objects.for_user(owner)
     for archived in (False, True):
         subset = contacts.filter(is_archived=archived)
         expected = [c.pk for c in search.ranked(subset, q)]
         ranked = search.ranked_ids(subset, owner.pk, archived, q, 10_000, 0) or ([], 0)
         assert ranked == (expected, len(expected)), (q, archived)
+        keyed = search.ranked(subset, q, owner_id=owner.pk, archived=archived)
+        assert [c.pk for c in keyed] == expected, (q, archived)
     return [c.name for c in search.ranked(contacts, q)]
 
 
@@ -444,6 +447,9 @@ def test_another_users_matching_contacts_never_appear(alice_client, alice, charl
     for q in [MARKER, "harbour", "wedding", "regattas", "Zqxmarkr"]:
         for url in [
             reverse("contacts:list") + f"?q={q}",
+            reverse("contacts:list") + f"?q={q}&sort=name",
+            reverse("contacts:list") + f"?q={q}&stage=contact",
+            reverse("contacts:list") + f"?q={q}&tag={MARKER}",
             reverse("contacts:typeahead") + f"?q={q}",
         ]:
             page = alice_client.get(url).content.decode()
@@ -510,13 +516,20 @@ def test_the_searches_read_the_gin_indexes(alice_client, alice, bob):
         cursor.execute("ANALYZE contacts_contact")
         cursor.execute("ANALYZE contacts_searchrank")
 
-    # Best match: ranked on the narrow copy; another sort: on the contacts themselves.
+    # Best match: ranked on the narrow copy. Another sort or a filter: the contacts found by
+    # the copy's keyed words too (only the owner's index entries), then read by id.
     url = reverse("contacts:list") + "?q=quentin"
     plan = _plan_of_query(alice_client, url, "FROM contacts_searchrank r")
     assert "contact_search_rank_idx" in plan, plan
-    url = reverse("contacts:list") + "?q=quentin&sort=name"
-    plan = _plan_of_query(alice_client, url, "search_vector @@")
-    assert "contact_search_vector_idx" in plan, plan
+    for query in ("?q=quentin&sort=name", "?q=quentin&stage=contact"):
+        plan = _plan_of_query(alice_client, reverse("contacts:list") + query, "search_vector")
+        assert "contact_search_rank_idx" in plan, plan
+        assert "contact_search_vector_idx" not in plan, plan
+    # Elsewhere (no owner given) the contacts' own document and index.
+    with connection.cursor() as cursor:
+        sql, params = Contact.objects.for_user(alice).search("quentin").query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        assert "contact_search_vector_idx" in "\n".join(row[0] for row in cursor.fetchall())
     url = reverse("contacts:typeahead") + "?q=quentin"
     assert "contact_search_text_idx" in _plan_of_query(alice_client, url, "search_text LIKE")
 
@@ -532,7 +545,7 @@ def test_query_counts_stay_flat(alice_client, alice, django_assert_max_num_queri
     for url, ceiling in [
         (reverse("contacts:list") + "?q=sailing", 6),  # session, user, ranks, page, tags x2
         (reverse("contacts:list") + "?q=sailing&page=9", 8),  # past the end: + count, ranks
-        (reverse("contacts:list") + "?q=sailing&sort=name", 6),  # count, page: no copy
+        (reverse("contacts:list") + "?q=sailing&sort=name", 5),  # the page counts: no count
         (reverse("contacts:list") + "?q=sailng", 7),  # + the typo's count
         # session, user, the most recent contacts, all contacts (fewer than 8 there), members
         (reverse("contacts:typeahead") + "?q=sail", 5),
@@ -570,6 +583,19 @@ def test_the_best_match_list_pages_through_every_match(alice_client, alice):
         response = alice_client.get(reverse("contacts:list"), {"q": "sailing", "page": bad})
         assert response.status_code == 200
         assert len(listed(response)) in (25, 5)
+
+
+def test_a_sorted_search_pages_through_every_match(alice_client, alice):
+    _sailors(alice, 30)
+    url = reverse("contacts:list")
+    second = alice_client.get(url, {"q": "sailing", "sort": "name", "page": 2})
+    assert listed(second) == [f"Sailor {i:02}" for i in range(25, 30)]
+    assert "30 contacts" in second.content.decode()
+    # Past the end: the last page (its count from the page's query); not a number: the first.
+    last = alice_client.get(url, {"q": "sailing", "sort": "name", "page": 99})
+    assert listed(last) == listed(second) and "30 contacts" in last.content.decode()
+    first = alice_client.get(url, {"q": "sailing", "sort": "name", "page": "x"})
+    assert listed(first) == [f"Sailor {i:02}" for i in range(25)]
 
 
 def test_archived_contacts_are_searched_only_in_the_archive(alice_client, alice):
