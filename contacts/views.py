@@ -169,7 +169,11 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             page = _best_match_page(request, contacts, q, bool(filters.get("archived")))
         if page is None:
             found = search.ranked(
-                contacts, q, owner_id=request.user.pk, archived=bool(filters.get("archived"))
+                contacts,
+                q,
+                owner_id=request.user.pk,
+                archived=bool(filters.get("archived")),
+                stage=filters.get("stage") or None,
             )
             page = _search_page(request, found, sort)
         if not page.paginator.count:  # nobody has these words: a typo? names spelled alike

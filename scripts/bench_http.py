@@ -95,6 +95,8 @@ PAGES = [
     Page("contact list", "/contacts/"),
     Page("contact search, GAINS word 'golf'", "/contacts/?q=golf", kind="search"),
     Page("contact search 'an'", "/contacts/?q=an", kind="search"),
+    # With a filter (or another sort): the list's own page query, not the best-match copy.
+    Page("contact search 'an', stage filter", "/contacts/?q=an&stage=contact"),
     Page("typeahead 'an'", "/contacts/typeahead/?q=an", kind="typeahead"),
     Page("contact page", "/contacts/{contact}/"),
     Page("contact page panel: reciprocity", "/contacts/{contact}/panels/reciprocity/"),

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from contacts import search
 from contacts.meetings import FactInput, log_meeting
-from contacts.models import Contact, GainsFact, GainsKind, MeetingKind, Tag
+from contacts.models import Contact, GainsFact, GainsKind, MeetingKind, Stage, Tag
 from portability import archive
 from portability import merge as merging
 from portability.exports import archive_chunks
@@ -45,6 +45,10 @@ def found(owner, q: str) -> list[str]:
         assert ranked == (expected, len(expected)), (q, archived)
         keyed = search.ranked(subset, q, owner_id=owner.pk, archived=archived)
         assert [c.pk for c in keyed] == expected, (q, archived)
+        for stage in Stage.values:  # the copy's stage, as the list's stage filter reads it
+            staged = subset.filter(stage=stage)
+            keyed = search.ranked(staged, q, owner_id=owner.pk, archived=archived, stage=stage)
+            assert [c.pk for c in keyed] == [c.pk for c in search.ranked(staged, q)], stage
     return [c.name for c in search.ranked(contacts, q)]
 
 
@@ -596,6 +600,17 @@ def test_a_sorted_search_pages_through_every_match(alice_client, alice):
     assert listed(last) == listed(second) and "30 contacts" in last.content.decode()
     first = alice_client.get(url, {"q": "sailing", "sort": "name", "page": "x"})
     assert listed(first) == [f"Sailor {i:02}" for i in range(25)]
+
+
+def test_a_stage_filter_follows_every_change_of_stage(alice_client, alice):
+    first, second = _sailors(alice, 2)
+    first.stage = Stage.CONNECTION
+    first.save()
+    Contact.objects.filter(pk=second.pk).update(stage=Stage.ACQUAINTANCE)  # no save()
+    url = reverse("contacts:list")
+    assert listed(alice_client.get(url, {"q": "sailing", "stage": "connection"})) == [first.name]
+    assert listed(alice_client.get(url, {"q": "sailing", "stage": "contact"})) == []
+    assert found(alice, "sailing") == [first.name, second.name]
 
 
 def test_archived_contacts_are_searched_only_in_the_archive(alice_client, alice):
