@@ -49,19 +49,18 @@ KEYED = (
     " contacts_search_owner_key({row}owner_id, {row}is_archived))"
 )
 
-FORWARD = (
-    TRIGGERS.format(
-        stage="stage, ",
-        set_stage="stage = NEW.stage, ",
-        old_stage="OLD.stage, ",
-        new_stage="NEW.stage, ",
-        vector=KEYED.format(row=""),
-        new_vector=KEYED.format(row="NEW."),
-    )
-    + r"""
+BACKFILL = r"""
 UPDATE contacts_searchrank r SET stage = c.stage
 FROM contacts_contact c WHERE c.id = r.contact_id AND r.stage IS DISTINCT FROM c.stage;
 """
+
+FORWARD = TRIGGERS.format(
+    stage="stage, ",
+    set_stage="stage = NEW.stage, ",
+    old_stage="OLD.stage, ",
+    new_stage="NEW.stage, ",
+    vector=KEYED.format(row=""),
+    new_vector=KEYED.format(row="NEW."),
 )
 
 BACKWARD = TRIGGERS.format(
@@ -77,6 +76,7 @@ BACKWARD = TRIGGERS.format(
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FORWARD)
+        schema_editor.execute(BACKFILL)
 
 
 def backward(apps, schema_editor):
