@@ -145,12 +145,28 @@ def ranked(
     if owner_id is None:
         found = contacts.search(text)
     else:
-        params = [owner_id, archived, typed, owner_id, archived, stage, stage]
-        # Constant SQL, every value a parameter.
-        matches = RawSQL(KEYED_MATCHES, params, output_field=BooleanField())  # noqa: S611 # nosec B611
-        found = contacts.filter(matches)
+        found = keyed_matching(contacts, text, owner_id, archived=archived, stage=stage)
     found = found.alias(rank=_Document(RANK, prefix_query(typed), FloatField()))
     return _with_reasons(found.order_by("-rank", "name", "pk"), typed)
+
+
+def keyed_matching(
+    contacts, text: str, owner_id: int, *, archived: bool | None, stage: str | None = None
+):
+    """``search(text)`` over ``contacts``, which the caller has limited to ``owner_id``'s
+    (and to ``archived`` and ``stage`` where given; ``archived=None``: both), found through
+    the ranking copy's words keyed by owner, so the GIN index reads only this owner's
+    entries (``KEYED_MATCHES``). Elsewhere than PostgreSQL, ``search(text)``."""
+    typed = query_words(text)
+    if not typed or not on_postgresql(contacts):
+        return contacts.search(text)
+    if archived is None:
+        sql, params = KEYED_MATCHES_BOTH, [owner_id, typed, owner_id, typed, owner_id]
+    else:
+        sql, params = KEYED_MATCHES, [owner_id, archived, typed, owner_id, archived]
+    # Constant SQL, every value a parameter.
+    matches = RawSQL(sql, [*params, stage, stage], output_field=BooleanField())  # noqa: S611 # nosec B611
+    return contacts.filter(matches)
 
 
 # The best-match page and the number of matches in one pass over the narrow copy of the
@@ -177,6 +193,16 @@ contacts_contact.id = ANY(ARRAY(
     SELECT r.contact_id FROM contacts_searchrank r
     WHERE r.search_vector @@ contacts_search_owner_query(%s, %s, %s)
         AND r.owner_id = %s AND r.is_archived = %s AND (%s::text IS NULL OR r.stage = %s)
+))
+""".strip()
+# The same over both the owner's active and archived contacts: either key.
+KEYED_MATCHES_BOTH = """
+contacts_contact.id = ANY(ARRAY(
+    SELECT r.contact_id FROM contacts_searchrank r
+    WHERE r.search_vector @@ (
+            contacts_search_owner_query(%s, false, %s) || contacts_search_owner_query(%s, true, %s)
+        )
+        AND r.owner_id = %s AND (%s::text IS NULL OR r.stage = %s)
 ))
 """.strip()
 COUNT_MATCHES = """

@@ -387,6 +387,12 @@ def test_contact_filters(api, alice):
     assert _names(api("get", url, {"tag": "realtor"})) == ["Susan"]
     assert _names(api("get", url, {"tag": "#REALTOR"})) == ["Susan"]
     assert _names(api("get", url, {"q": "kayak"})) == ["Tom"]  # a word of a GAINS fact
+    # Words with the other filters: the owner's keyed words, archived or not, and the stage.
+    GainsFact.objects.create(owner=alice, contact=old, kind="interest", text="Kayak races")
+    assert _names(api("get", url, {"q": "kayak", "archived": "all"})) == ["Olga", "Tom"]
+    assert _names(api("get", url, {"q": "kayak", "archived": "true"})) == ["Olga"]
+    assert _names(api("get", url, {"q": "kayak", "stage": "connection"})) == []
+    assert _names(api("get", url, {"q": "kay", "stage": "acquaintance"})) == ["Tom"]
     assert _names(api("get", url, {"archived": "true"})) == ["Olga"]
     assert _names(api("get", url, {"archived": "all"})) == ["Olga", "Susan", "Tom"]
     since = (timezone.now() - timedelta(days=1)).isoformat()

@@ -49,6 +49,9 @@ def found(owner, q: str) -> list[str]:
             staged = subset.filter(stage=stage)
             keyed = search.ranked(staged, q, owner_id=owner.pk, archived=archived, stage=stage)
             assert [c.pk for c in keyed] == [c.pk for c in search.ranked(staged, q)], stage
+    # Both flags at once (the API's archived=all, the merge page's picker).
+    both = search.keyed_matching(contacts, q, owner.pk, archived=None)
+    assert sorted(c.pk for c in both) == sorted(c.pk for c in contacts.search(q)), q
     return [c.name for c in search.ranked(contacts, q)]
 
 

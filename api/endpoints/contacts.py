@@ -19,6 +19,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from contacts import search
 from contacts.forms import PHONE_RE
 from contacts.meetings import FactInput, delete_meeting, log_meeting
 from contacts.models import (
@@ -370,7 +371,9 @@ class ContactViewSet(OwnedViewSet):
                 Exists(Tag.objects.filter(contacts=OuterRef("pk"), name__iexact=tag))
             )
         if q := filters.get("q"):
-            contacts = contacts.search(q)
+            flag = None if archived == "all" else archived == "true"
+            owner = self.request.user.pk
+            contacts = search.keyed_matching(contacts, q, owner, archived=flag, stage=stage)
         return contacts
 
     @transaction.atomic

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from contacts import search
 from contacts.models import Contact, TriState
 from referralcrm.http import parse_id
 
@@ -182,8 +183,9 @@ def merge_pick(request: HttpRequest, pk: int) -> HttpResponse:
     results = []
     if q:
         results = list(
-            Contact.objects.for_user(request.user)
-            .search(q)
+            search.keyed_matching(
+                Contact.objects.for_user(request.user), q, request.user.pk, archived=None
+            )
             .exclude(pk=contact.pk)
             .order_by("name", "pk")
             .only("pk", "name", "company", "is_archived")[:PICK_ROWS]
