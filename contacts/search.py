@@ -126,6 +126,7 @@ def ranked(
     owner_id: int | None = None,
     archived: bool = False,
     stage: str | None = None,
+    tag: str | None = None,
 ):
     """``search(text)``, best match first, each with its ``search_reason``: words in the
     name outrank company, profession and tags, then city, then GAINS (ts_rank over the
@@ -137,26 +138,34 @@ def ranked(
     reads only this owner's entries, however many other users share the words; the
     contacts' own index holds the owner as a separate key, and a prefix read every user's
     matching entries (a stage filter with 'an': 3 ms alone, 11.5 ms beside 30 users with
-    like names). A ``stage`` the contacts are limited to is tested on the copy as well, so
-    only that stage's matches are read by id."""
+    like names). A ``stage`` or ``tag`` the contacts are limited to is tested there as well,
+    so only their matches are read by id."""
     typed = query_words(text)
     if not typed or not on_postgresql(contacts):
         return contacts.search(text).order_by("name", "pk")
     if owner_id is None:
         found = contacts.search(text)
     else:
-        found = keyed_matching(contacts, text, owner_id, archived=archived, stage=stage)
+        found = keyed_matching(contacts, text, owner_id, archived=archived, stage=stage, tag=tag)
     found = found.alias(rank=_Document(RANK, prefix_query(typed), FloatField()))
     return _with_reasons(found.order_by("-rank", "name", "pk"), typed)
 
 
 def keyed_matching(
-    contacts, text: str, owner_id: int, *, archived: bool | None, stage: str | None = None
+    contacts,
+    text: str,
+    owner_id: int,
+    *,
+    archived: bool | None,
+    stage: str | None = None,
+    tag: str | None = None,
 ):
     """``search(text)`` over ``contacts``, which the caller has limited to ``owner_id``'s
-    (and to ``archived`` and ``stage`` where given; ``archived=None``: both), found through
-    the ranking copy's words keyed by owner, so the GIN index reads only this owner's
-    entries (``KEYED_MATCHES``). Elsewhere than PostgreSQL, ``search(text)``."""
+    (and to ``archived``, ``stage`` and ``tag`` where given; ``archived=None``: both), found
+    through the ranking copy's words keyed by owner, so the GIN index reads only this
+    owner's entries (``KEYED_MATCHES``). The stage and the tag (its name, in any case) are
+    tested there too, so only their matches are read by id. Elsewhere than PostgreSQL,
+    ``search(text)``."""
     typed = query_words(text)
     if not typed or not on_postgresql(contacts):
         return contacts.search(text)
@@ -165,7 +174,8 @@ def keyed_matching(
     else:
         sql, params = KEYED_MATCHES, [owner_id, archived, typed, owner_id, archived]
     # Constant SQL, every value a parameter.
-    matches = RawSQL(sql, [*params, stage, stage], output_field=BooleanField())  # noqa: S611 # nosec B611
+    params += [stage, stage, tag, owner_id, tag]
+    matches = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 # nosec B611
     return contacts.filter(matches)
 
 
@@ -193,6 +203,11 @@ contacts_contact.id = ANY(ARRAY(
     SELECT r.contact_id FROM contacts_searchrank r
     WHERE r.search_vector @@ contacts_search_owner_query(%s, %s, %s)
         AND r.owner_id = %s AND r.is_archived = %s AND (%s::text IS NULL OR r.stage = %s)
+        AND (%s::text IS NULL OR r.contact_id IN (
+            SELECT ct.contact_id FROM contacts_contact_tags ct
+            JOIN contacts_tag t ON t.id = ct.tag_id
+            WHERE t.owner_id = %s AND lower(t.name) = lower(%s)
+        ))
 ))
 """.strip()
 # The same over both the owner's active and archived contacts: either key.
@@ -203,6 +218,11 @@ contacts_contact.id = ANY(ARRAY(
             contacts_search_owner_query(%s, false, %s) || contacts_search_owner_query(%s, true, %s)
         )
         AND r.owner_id = %s AND (%s::text IS NULL OR r.stage = %s)
+        AND (%s::text IS NULL OR r.contact_id IN (
+            SELECT ct.contact_id FROM contacts_contact_tags ct
+            JOIN contacts_tag t ON t.id = ct.tag_id
+            WHERE t.owner_id = %s AND lower(t.name) = lower(%s)
+        ))
 ))
 """.strip()
 COUNT_MATCHES = """

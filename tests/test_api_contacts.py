@@ -393,6 +393,9 @@ def test_contact_filters(api, alice):
     assert _names(api("get", url, {"q": "kayak", "archived": "true"})) == ["Olga"]
     assert _names(api("get", url, {"q": "kayak", "stage": "connection"})) == []
     assert _names(api("get", url, {"q": "kay", "stage": "acquaintance"})) == ["Tom"]
+    tom.tags.add(realtor)
+    assert _names(api("get", url, {"q": "kayak", "tag": "#realtor"})) == ["Tom"]
+    assert _names(api("get", url, {"q": "kayak", "tag": "Realtor", "archived": "all"})) == ["Tom"]
     assert _names(api("get", url, {"archived": "true"})) == ["Olga"]
     assert _names(api("get", url, {"archived": "all"})) == ["Olga", "Susan", "Tom"]
     since = (timezone.now() - timedelta(days=1)).isoformat()

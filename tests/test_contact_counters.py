@@ -123,14 +123,15 @@ def test_only_tags_in_use_are_offered_as_filters(alice_client, alice):
     assert '<option value="unused-tag"' not in html
 
 
-def test_a_sorted_search_counts_in_its_page_query_and_explains_the_page_only(alice_client, alice):
-    """A search page in another order than best match (or with a filter) is one query: the
-    count is a window over the matches, and the GAINS reason is worked out for the page's 25
-    rows only, not for every match counted."""
+def test_a_sorted_search_counts_with_its_ids_and_explains_the_page_only(alice_client, alice):
+    """A search page in another order than best match (or with a filter): one query reads the
+    page's ids with the count as a window over the matches (no COUNT query), the next reads
+    those contacts, and the GAINS reason is worked out for the page's rows only, not for
+    every match counted or skipped."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    people = Contact.objects.bulk_create([Contact(owner=alice, name=f"P{i:02}") for i in range(30)])
+    people = Contact.objects.bulk_create([Contact(owner=alice, name=f"P{i:02}") for i in range(60)])
     GainsFact.objects.bulk_create(
         [
             GainsFact(owner=alice, contact=p, kind=GainsKind.INTEREST, text="Kitesurf")
@@ -138,14 +139,22 @@ def test_a_sorted_search_counts_in_its_page_query_and_explains_the_page_only(ali
         ]
     )
     with CaptureQueriesContext(connection) as ctx:
-        response = alice_client.get(reverse("contacts:list"), {"q": "kite", "sort": "name"})
+        response = alice_client.get(
+            reverse("contacts:list"), {"q": "kite", "sort": "name", "page": 2}
+        )
     html = response.content.decode()
-    assert "30 contacts" in html and html.count("Kitesurf</mark>") == 25
+    assert "60 contacts" in html and html.count("Kitesurf</mark>") == 25
+    assert "P25" in html and "P24" not in html
     assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()[:40]]
-    [page] = [q["sql"] for q in ctx.captured_queries if "contacts_searchrank" in q["sql"]]
-    assert "OVER ()" in page
+    [ids] = [q["sql"] for q in ctx.captured_queries if "contacts_searchrank" in q["sql"]]
+    assert "OVER ()" in ids and "contacts_gainsfact" not in ids
+    [rows] = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if "contacts_gainsfact" in q["sql"] and "contacts_contact" in q["sql"]
+    ]
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + page)
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + rows)
         plan = cursor.fetchone()[0][0]["Plan"]
 
     def subplan_loops(node) -> list[int]:

@@ -49,6 +49,10 @@ def found(owner, q: str) -> list[str]:
             staged = subset.filter(stage=stage)
             keyed = search.ranked(staged, q, owner_id=owner.pk, archived=archived, stage=stage)
             assert [c.pk for c in keyed] == [c.pk for c in search.ranked(staged, q)], stage
+        for tag in Tag.objects.for_user(owner).values_list("name", flat=True):
+            tagged = subset.filter(tags__name__iexact=tag)
+            keyed = search.ranked(tagged, q, owner_id=owner.pk, archived=archived, tag=tag.upper())
+            assert [c.pk for c in keyed] == [c.pk for c in search.ranked(tagged, q)], tag
     # Both flags at once (the API's archived=all, the merge page's picker).
     both = search.keyed_matching(contacts, q, owner.pk, archived=None)
     assert sorted(c.pk for c in both) == sorted(c.pk for c in contacts.search(q)), q
@@ -529,7 +533,7 @@ def test_the_searches_read_the_gin_indexes(alice_client, alice, bob):
     plan = _plan_of_query(alice_client, url, "FROM contacts_searchrank r")
     assert "contact_search_rank_idx" in plan, plan
     for query in ("?q=quentin&sort=name", "?q=quentin&stage=contact"):
-        plan = _plan_of_query(alice_client, reverse("contacts:list") + query, "search_vector")
+        plan = _plan_of_query(alice_client, reverse("contacts:list") + query, "searchrank r")
         assert "contact_search_rank_idx" in plan, plan
         assert "contact_search_vector_idx" not in plan, plan
     # Elsewhere (no owner given) the contacts' own document and index.
@@ -552,7 +556,7 @@ def test_query_counts_stay_flat(alice_client, alice, django_assert_max_num_queri
     for url, ceiling in [
         (reverse("contacts:list") + "?q=sailing", 6),  # session, user, ranks, page, tags x2
         (reverse("contacts:list") + "?q=sailing&page=9", 8),  # past the end: + count, ranks
-        (reverse("contacts:list") + "?q=sailing&sort=name", 5),  # the page counts: no count
+        (reverse("contacts:list") + "?q=sailing&sort=name", 6),  # ids and count, then rows
         (reverse("contacts:list") + "?q=sailng", 7),  # + the typo's count
         # session, user, the most recent contacts, all contacts (fewer than 8 there), members
         (reverse("contacts:typeahead") + "?q=sail", 5),
@@ -614,6 +618,23 @@ def test_a_stage_filter_follows_every_change_of_stage(alice_client, alice):
     assert listed(alice_client.get(url, {"q": "sailing", "stage": "connection"})) == [first.name]
     assert listed(alice_client.get(url, {"q": "sailing", "stage": "contact"})) == []
     assert found(alice, "sailing") == [first.name, second.name]
+
+
+def test_a_tag_filter_with_words_finds_the_tagged_matches_only(alice_client, alice, bob):
+    first, second, third = _sailors(alice, 3)
+    crew = Tag.objects.create(owner=alice, name="Crew")
+    first.tags.add(crew)
+    third.tags.add(crew)
+    # bob's tag of the same name, on bob's contact, changes nothing for alice.
+    bobs = Contact.objects.create(owner=bob, name="Sailor Bob")
+    bobs.tags.add(Tag.objects.create(owner=bob, name="crew"))
+    third.tags.remove(crew)
+    url = reverse("contacts:list")
+    assert listed(alice_client.get(url, {"q": "sailor", "tag": "crew"})) == [first.name]
+    assert listed(alice_client.get(url, {"q": "sailing", "tag": "Crew", "sort": "name"})) == [
+        first.name
+    ]
+    assert found(alice, "sailor") == [first.name, second.name, third.name]
 
 
 def test_archived_contacts_are_searched_only_in_the_archive(alice_client, alice):

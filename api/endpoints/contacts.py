@@ -373,7 +373,14 @@ class ContactViewSet(OwnedViewSet):
         if q := filters.get("q"):
             flag = None if archived == "all" else archived == "true"
             owner = self.request.user.pk
-            contacts = search.keyed_matching(contacts, q, owner, archived=flag, stage=stage)
+            contacts = search.keyed_matching(
+                contacts,
+                q,
+                owner,
+                archived=flag,
+                stage=stage or None,
+                tag=tag or None,
+            )
         return contacts
 
     @transaction.atomic
