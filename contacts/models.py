@@ -299,9 +299,10 @@ class SearchRank(models.Model):
 
     The best-match contact search ranks every contact that has the words typed, so it reads
     each one's document. From ``contacts_contact`` that is a wide row (~1.5 kB) per match;
-    here it is the owner, the archive flag, the name (the tie-break), the stage (a filter
-    of the list) and the document, so the same matches take a third of the pages. Triggers of migration 0010 keep it current
-    in the same transaction as the contact's own ``search_vector`` (migration 0007), and
+    here it is the owner, the archive flag, the name (the tie-break), the stage (a filter of
+    the list, migration 0014) and the document, so the same matches take a third of the
+    pages. Triggers of migration 0010 keep it current in the same transaction as the
+    contact's own ``search_vector`` (migration 0007), and
     Django never writes it; its ``search_vector`` column is declared by the migration only.
     Elsewhere (SQLite) it stays empty and the search reads the contacts themselves.
     """
@@ -312,7 +313,7 @@ class SearchRank(models.Model):
     owner_id = models.BigIntegerField()
     is_archived = models.BooleanField(default=False)
     name = models.CharField(max_length=120)
-    stage = models.CharField(max_length=16, default=Stage.CONTACT)  # migration 0014
+    stage = models.CharField(max_length=16, default=Stage.CONTACT)
 
     class Meta:
         verbose_name = "search rank entry"

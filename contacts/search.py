@@ -169,13 +169,9 @@ def keyed_matching(
     typed = query_words(text)
     if not typed or not on_postgresql(contacts):
         return contacts.search(text)
-    if archived is None:
-        sql, params = KEYED_MATCHES_BOTH, [owner_id, typed, owner_id, typed, owner_id]
-    else:
-        sql, params = KEYED_MATCHES, [owner_id, archived, typed, owner_id, archived]
+    params = [owner_id, archived, typed, stage, tag]
     # Constant SQL, every value a parameter.
-    params += [stage, stage, tag, owner_id, tag]
-    matches = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 # nosec B611
+    matches = RawSQL(KEYED_MATCHES, params, output_field=BooleanField())  # noqa: S611 # nosec B611
     return contacts.filter(matches)
 
 
@@ -194,34 +190,31 @@ SELECT contact_id, count(*) OVER () FROM (
 ORDER BY rank DESC, name, contact_id
 LIMIT %s OFFSET %s
 """.strip()
-# The owner's active (or archived) contacts with every word, by the keyed copy: their ids
-# as one array that PostgreSQL computes first (an InitPlan), then the contacts read by id.
-# As a semi-join (IN), it expected few matches and walked the owner's contacts in the sort's
-# order, probing each: every contact read for a rare word.
+# The owner's contacts with every word, by the keyed copy: their ids as one array that
+# PostgreSQL computes first (an InitPlan), then the contacts read by id. As a semi-join (IN),
+# it expected few matches and walked the owner's contacts in the sort's order, probing each:
+# every contact read for a rare word. The values are bound once, as ``p``: the owner, the
+# archive flag (NULL: both, either key), the words, the stage and the tag (NULL: any). They
+# are literals by then, so the planner folds the CASE and the NULL tests away and the keyed
+# query reaches the GIN index as a constant.
 KEYED_MATCHES = """
 contacts_contact.id = ANY(ARRAY(
-    SELECT r.contact_id FROM contacts_searchrank r
-    WHERE r.search_vector @@ contacts_search_owner_query(%s, %s, %s)
-        AND r.owner_id = %s AND r.is_archived = %s AND (%s::text IS NULL OR r.stage = %s)
-        AND (%s::text IS NULL OR r.contact_id IN (
+    SELECT r.contact_id
+    FROM (SELECT %s::bigint, %s::boolean, %s::text[], %s::text, %s::text)
+            AS p(owner, archived, words, stage, tag),
+        contacts_searchrank r
+    WHERE r.search_vector @@ CASE WHEN p.archived IS NULL
+            THEN contacts_search_owner_query(p.owner, false, p.words)
+                || contacts_search_owner_query(p.owner, true, p.words)
+            ELSE contacts_search_owner_query(p.owner, p.archived, p.words)
+        END
+        AND r.owner_id = p.owner
+        AND (p.archived IS NULL OR r.is_archived = p.archived)
+        AND (p.stage IS NULL OR r.stage = p.stage)
+        AND (p.tag IS NULL OR r.contact_id IN (
             SELECT ct.contact_id FROM contacts_contact_tags ct
             JOIN contacts_tag t ON t.id = ct.tag_id
-            WHERE t.owner_id = %s AND lower(t.name) = lower(%s)
-        ))
-))
-""".strip()
-# The same over both the owner's active and archived contacts: either key.
-KEYED_MATCHES_BOTH = """
-contacts_contact.id = ANY(ARRAY(
-    SELECT r.contact_id FROM contacts_searchrank r
-    WHERE r.search_vector @@ (
-            contacts_search_owner_query(%s, false, %s) || contacts_search_owner_query(%s, true, %s)
-        )
-        AND r.owner_id = %s AND (%s::text IS NULL OR r.stage = %s)
-        AND (%s::text IS NULL OR r.contact_id IN (
-            SELECT ct.contact_id FROM contacts_contact_tags ct
-            JOIN contacts_tag t ON t.id = ct.tag_id
-            WHERE t.owner_id = %s AND lower(t.name) = lower(%s)
+            WHERE t.owner_id = p.owner AND lower(t.name) = lower(p.tag)
         ))
 ))
 """.strip()

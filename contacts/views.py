@@ -97,59 +97,57 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
+def _page_by_ids(request: HttpRequest, contacts, q: str, ids_at, count) -> Page:
+    """A page of search results read by id: ``ids_at(offset)`` gives one page's ids in order
+    and how many match in all, ``count()`` how many match (asked only past the last page,
+    which then shows the last one, as ``get_page`` does). The page's contacts are then read
+    from ``contacts`` by id with their reasons for ``q``: the sort carried ids only, and
+    reasons are worked out for the page's rows only."""
+    number = _page_number(request)
+    ids, total = ids_at((number - 1) * PAGE_SIZE)
+    if not ids and number > 1:
+        number = max(math.ceil(count() / PAGE_SIZE), 1)
+        ids, total = ids_at((number - 1) * PAGE_SIZE)
+    rows = _for_cards(search.with_reasons(contacts.filter(pk__in=ids), q))
+    by_id = {contact.pk: contact for contact in rows}
+    paginator = CountedPaginator(contacts.none(), PAGE_SIZE, known_count=total)
+    return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
+
+
 def _search_page(request: HttpRequest, contacts, q: str, found, sort: str) -> Page:
-    """A page of a search with a filter or another sort picked, and how many match. One
-    query reads the page's ids, with the count as a window over the matches (ranking or
-    sorting reads every match anyway; a separate count found them all a second time); a
-    second reads those contacts by id from ``contacts``, with their reasons for ``q``. So
-    the sort carries ids, not whole rows, and the GAINS reason is worked out for the page's
-    rows only: in one query, PostgreSQL worked it out for every row the offset skipped
-    (10 ms for page 40 of 'an', 3.7 ms now), and sorting 1,308 whole rows made the first
-    page 5.5 to 6.2 ms (3.2 to 3.4 ms now). Out-of-range pages behave as ``get_page``."""
+    """A page of a search with a filter or another sort picked (``found``, in its order).
+    One query reads the page's ids with the count as a window over the matches (ranking or
+    sorting reads every match anyway; a separate count found them all a second time), then
+    ``_page_by_ids`` reads its contacts. In one query with the rows, PostgreSQL worked the
+    reason out for every row the offset skipped (10 ms for page 40 of 'an', 3.7 ms now), and
+    sorting 1,308 whole rows made the first page 5.5 to 6.2 ms (3.2 to 3.4 ms now)."""
     if sort in SORT_ORDER:
         found = found.order_by(*SORT_ORDER[sort])
-    found = _for_cards(found)
-    counted = found.annotate(matches=Window(Count("*")))
-    number = _page_number(request)
+    counted = found.annotate(matches=Window(Count("*"))).values_list("pk", "matches")
 
-    def rows(number: int) -> tuple[list, int]:
-        offset = (number - 1) * PAGE_SIZE
-        ids = list(counted.values_list("pk", "matches")[offset : offset + PAGE_SIZE])
-        page = contacts.filter(pk__in=[pk for pk, _ in ids])
-        by_id = {contact.pk: contact for contact in _for_cards(search.with_reasons(page, q))}
-        return [by_id[pk] for pk, _ in ids if pk in by_id], (ids[0][1] if ids else 0)
+    def ids_at(offset: int) -> tuple[list[int], int]:
+        page = list(counted[offset : offset + PAGE_SIZE])
+        return [pk for pk, _ in page], (page[0][1] if page else 0)
 
-    shown, total = rows(number)
-    if not shown and number > 1:  # past the last page: show the last one
-        number = max(math.ceil(found.order_by().values("pk").count() / PAGE_SIZE), 1)
-        shown, total = rows(number)
-    return Page(shown, number, CountedPaginator(found.none(), PAGE_SIZE, known_count=total))
+    return _page_by_ids(request, contacts, q, ids_at, found.order_by().values("pk").count)
 
 
 def _best_match_page(request: HttpRequest, contacts, q: str, archived: bool) -> Page | None:
     """A page of the best-match search, ranked over the narrow copy of the search documents
     (``search.ranked_ids``): every match's rank is read from it and only the page's own
     contacts are loaded, with their reasons. None where there is no copy (not PostgreSQL):
-    the caller ranks the contacts themselves. Out-of-range pages behave as ``get_page``."""
-    number = _page_number(request)
+    the caller ranks the contacts themselves."""
+    if not search.query_words(q) or not search.on_postgresql(contacts):
+        return None
     owner = request.user.pk
 
-    def ranked(number: int):
-        offset = (number - 1) * PAGE_SIZE
+    def ids_at(offset: int) -> tuple[list[int], int]:
         return search.ranked_ids(contacts, owner, archived, q, PAGE_SIZE, offset)
 
-    found = ranked(number)
-    if found is None:
-        return None
-    ids, total = found
-    if not ids and number > 1:  # past the last page: show the last one
-        total = search.count_matches(contacts, owner, archived, q)
-        number = max(math.ceil(total / PAGE_SIZE), 1)
-        ids, total = ranked(number)
-    rows = _for_cards(search.with_reasons(contacts.filter(pk__in=ids), q))
-    by_id = {contact.pk: contact for contact in rows}
-    paginator = CountedPaginator(contacts.none(), PAGE_SIZE, known_count=total)
-    return Page([by_id[pk] for pk in ids if pk in by_id], number, paginator)
+    def count() -> int:
+        return search.count_matches(contacts, owner, archived, q)
+
+    return _page_by_ids(request, contacts, q, ids_at, count)
 
 
 @login_required
@@ -157,8 +155,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET or None)
     form.is_valid()  # an invalid value (say ?sort=bogus) drops only itself
     filters = getattr(form, "cleaned_data", {})
-    contacts = Contact.objects.for_user(request.user)
-    contacts = contacts.filter(is_archived=bool(filters.get("archived")))
+    archived = bool(filters.get("archived"))
+    contacts = Contact.objects.for_user(request.user).filter(is_archived=archived)
     if stage := filters.get("stage"):
         contacts = contacts.filter(stage=stage)
     if tag := filters.get("tag"):
@@ -170,15 +168,15 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     if q:
         page = None
         if not sort and not any(filters.get(k) for k in ("stage", "tag", "stalled")):
-            page = _best_match_page(request, contacts, q, bool(filters.get("archived")))
+            page = _best_match_page(request, contacts, q, archived)
         if page is None:
             found = search.ranked(
                 contacts,
                 q,
                 owner_id=request.user.pk,
-                archived=bool(filters.get("archived")),
-                stage=filters.get("stage") or None,
-                tag=filters.get("tag") or None,
+                archived=archived,
+                stage=stage or None,
+                tag=tag or None,
             )
             page = _search_page(request, contacts, q, found, sort)
         if not page.paginator.count:  # nobody has these words: a typo? names spelled alike
@@ -188,9 +186,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     elif filters.get("tag") or filters.get("stalled"):
         page = _list_page(request, contacts, sort or "name")
     else:  # only the stage and the archive flag filter: the counters know the total
-        known = counters.contact_count(
-            request.user, archived=bool(filters.get("archived")), stage=filters.get("stage")
-        )
+        known = counters.contact_count(request.user, archived=archived, stage=filters.get("stage"))
         page = _list_page(request, contacts, sort or "name", known)
     querystring = request.GET.copy()
     querystring.pop("page", None)
